@@ -1,0 +1,83 @@
+package dev.quantforge.dataset;
+
+import java.io.IOException;
+import java.util.UUID;
+
+import org.springframework.core.io.FileSystemResource;
+import org.springframework.core.io.Resource;
+import org.springframework.http.ContentDisposition;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RequestPart;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.multipart.MultipartFile;
+
+import dev.quantforge.platform.Page;
+import dev.quantforge.platform.Paging;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.tags.Tag;
+
+@RestController
+@RequestMapping("/api/v1/datasets")
+@Tag(name = "datasets", description = "Upload calibration, evaluation and training data")
+public class DatasetController {
+
+    private final DatasetService service;
+
+    public DatasetController(DatasetService service) {
+        this.service = service;
+    }
+
+    @PostMapping(consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
+    @Operation(summary = "Upload a dataset (npz, npy, or a zip of images in class folders)",
+            description = "Parts: file (required), name, format (npz|npy|image_folder; detected when absent), "
+                    + "preprocessing (JSON string: resize, scale, mean, std, layout, channelOrder, grayscale). "
+                    + "201 with the dataset; 200 when the same bytes with the same preprocessing exist already.")
+    public ResponseEntity<DatasetView> upload(@RequestPart("file") MultipartFile file,
+                                              @RequestParam(required = false) String name,
+                                              @RequestParam(required = false) String format,
+                                              @RequestParam(required = false) String preprocessing) throws IOException {
+        DatasetService.Uploaded u = service.upload(file.getInputStream(), name, file.getOriginalFilename(), format, preprocessing);
+        return ResponseEntity.status(u.created() ? HttpStatus.CREATED : HttpStatus.OK).body(u.dataset());
+    }
+
+    @GetMapping
+    @Operation(summary = "List datasets, newest first")
+    public Page<DatasetView> list(@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
+        Paging.check(page, size);
+        return service.list(page, size);
+    }
+
+    @GetMapping("/{id}")
+    @Operation(summary = "One dataset")
+    public DatasetView get(@PathVariable UUID id) {
+        return service.get(id);
+    }
+
+    @GetMapping("/{id}/content")
+    @Operation(summary = "Download the dataset's bytes (remote workers use this)")
+    public ResponseEntity<Resource> content(@PathVariable UUID id) {
+        DatasetEntity e = service.entity(id);
+        return ResponseEntity.ok()
+                .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment().filename(e.getName()).build().toString())
+                .header(HttpHeaders.ETAG, "\"" + e.getSha256() + "\"")
+                .contentType(MediaType.APPLICATION_OCTET_STREAM)
+                .contentLength(e.getSizeBytes())
+                .body(new FileSystemResource(service.file(e)));
+    }
+
+    @DeleteMapping("/{id}")
+    @Operation(summary = "Delete a dataset (409 while a queued or running job uses it)")
+    public ResponseEntity<Void> delete(@PathVariable UUID id) throws IOException {
+        service.delete(id);
+        return ResponseEntity.noContent().build();
+    }
+}

@@ -1,0 +1,35 @@
+package dev.quantforge.job;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/** One row of the job table (JSON columns as text). */
+public record JobRecord(
+        UUID id,
+        String type,
+        JobState state,
+        UUID modelId,
+        UUID calibrationDatasetId,
+        UUID evaluationDatasetId,
+        UUID trainingDatasetId,
+        String configJson,
+        int priority,
+        List<String> requirements,
+        int attempts,
+        int maxAttempts,
+        String idempotencyKey,
+        String leaseOwner,
+        Instant leaseExpiresAt,
+        boolean cancelRequested,
+        double progressFraction,
+        String progressPhase,
+        String progressMessage,
+        String resultJson,
+        String errorCode,
+        String errorMessage,
+        Instant createdAt,
+        Instant startedAt,
+        Instant finishedAt,
+        Instant updatedAt) {
+}

@@ -1,0 +1,118 @@
+package dev.quantforge.platform;
+
+import java.net.URI;
+import java.util.List;
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.HttpMediaTypeNotSupportedException;
+import org.springframework.web.HttpRequestMethodNotSupportedException;
+import org.springframework.web.bind.MissingRequestHeaderException;
+import org.springframework.web.bind.MissingServletRequestParameterException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
+import org.springframework.web.multipart.MaxUploadSizeExceededException;
+import org.springframework.web.multipart.MultipartException;
+import org.springframework.web.multipart.support.MissingServletRequestPartException;
+import org.springframework.web.servlet.resource.NoResourceFoundException;
+
+import dev.quantforge.quant.data.DataFormatException;
+
+/**
+ * Turns every failure into application/problem+json (RFC 9457). Bad input is a 4xx whose
+ * detail says what to fix; only a bug in the service is a 500 (logged with its stack trace).
+ */
+@RestControllerAdvice
+public class ProblemHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
+
+    @ExceptionHandler(ApiException.class)
+    ResponseEntity<ProblemDetail> api(ApiException e) {
+        return problem(e.status(), e.title(), e.getMessage(), e.errors());
+    }
+
+    @ExceptionHandler(DataFormatException.class)
+    ResponseEntity<ProblemDetail> dataFormat(DataFormatException e) {
+        return problem(HttpStatus.BAD_REQUEST, "Invalid input", e.getMessage(), List.of());
+    }
+
+    @ExceptionHandler(UploadTooLargeException.class)
+    ResponseEntity<ProblemDetail> tooLarge(UploadTooLargeException e) {
+        return problem(HttpStatus.CONTENT_TOO_LARGE, "Upload too large", e.getMessage(), List.of());
+    }
+
+    @ExceptionHandler(MaxUploadSizeExceededException.class)
+    ResponseEntity<ProblemDetail> tooLarge(MaxUploadSizeExceededException e) {
+        return problem(HttpStatus.CONTENT_TOO_LARGE, "Upload too large",
+                "the upload is larger than the limit (QF_UPLOAD_MAX_BYTES); upload a smaller file or raise the limit", List.of());
+    }
+
+    @ExceptionHandler({MissingServletRequestPartException.class, MultipartException.class})
+    ResponseEntity<ProblemDetail> multipart(Exception e) {
+        return problem(HttpStatus.BAD_REQUEST, "Bad request",
+                "send the file as multipart/form-data with a part named 'file' (" + e.getMessage() + ")", List.of());
+    }
+
+    @ExceptionHandler(HttpMessageNotReadableException.class)
+    ResponseEntity<ProblemDetail> unreadable(HttpMessageNotReadableException e) {
+        String cause = e.getMostSpecificCause().getMessage();
+        if (cause != null && cause.length() > 300) {
+            cause = cause.substring(0, 300) + "...";
+        }
+        return problem(HttpStatus.BAD_REQUEST, "Malformed JSON", "the request body is not valid JSON for this endpoint: " + cause, List.of());
+    }
+
+    @ExceptionHandler(MethodArgumentTypeMismatchException.class)
+    ResponseEntity<ProblemDetail> typeMismatch(MethodArgumentTypeMismatchException e) {
+        return problem(HttpStatus.BAD_REQUEST, "Bad request",
+                "'" + e.getValue() + "' is not a valid value for '" + e.getName() + "'"
+                        + (e.getRequiredType() != null && e.getRequiredType().getSimpleName().equals("UUID") ? " (expected a UUID)" : ""),
+                List.of(new ApiException.FieldError(e.getName(), "invalid value")));
+    }
+
+    @ExceptionHandler({MissingServletRequestParameterException.class, MissingRequestHeaderException.class})
+    ResponseEntity<ProblemDetail> missing(Exception e) {
+        return problem(HttpStatus.BAD_REQUEST, "Bad request", e.getMessage(), List.of());
+    }
+
+    @ExceptionHandler(HttpMediaTypeNotSupportedException.class)
+    ResponseEntity<ProblemDetail> mediaType(HttpMediaTypeNotSupportedException e) {
+        return problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type", e.getMessage(), List.of());
+    }
+
+    @ExceptionHandler(HttpRequestMethodNotSupportedException.class)
+    ResponseEntity<ProblemDetail> method(HttpRequestMethodNotSupportedException e) {
+        return problem(HttpStatus.METHOD_NOT_ALLOWED, "Method not allowed", e.getMessage(), List.of());
+    }
+
+    @ExceptionHandler(NoResourceFoundException.class)
+    ResponseEntity<ProblemDetail> noResource(NoResourceFoundException e) {
+        return problem(HttpStatus.NOT_FOUND, "Not found", "no such endpoint: /" + e.getResourcePath(), List.of());
+    }
+
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<ProblemDetail> unexpected(Exception e) {
+        log.error("Unexpected error", e);
+        return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error",
+                "the service failed unexpectedly (" + e.getClass().getSimpleName() + "); the error was logged", List.of());
+    }
+
+    static ResponseEntity<ProblemDetail> problem(HttpStatusCode status, String title, String detail, List<ApiException.FieldError> errors) {
+        ProblemDetail pd = ProblemDetail.forStatusAndDetail(status, detail);
+        pd.setTitle(title);
+        pd.setType(URI.create("https://quantforge.dev/problems/" + status.value()));
+        if (!errors.isEmpty()) {
+            pd.setProperty("errors", errors.stream().map(fe -> Map.of("field", fe.field(), "message", fe.message())).toList());
+        }
+        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(pd);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.quantforge.platform;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.validation.annotation.Validated;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+
+/** Every knob of the service (prefix {@code qf}); the README's configuration table lists them. */
+@Validated
+@ConfigurationProperties(prefix = "qf")
+public record QfProperties(
+        @NotNull Path dataDir,
+        @NotNull List<String> roles,
+        String serverUrl,
+        @Valid Db db,
+        @Valid Upload upload,
+        @Valid Jobs jobs,
+        @Valid Worker worker) {
+
+    public record Db(@Min(1) @Max(65535) int embeddedPort) {
+    }
+
+    public record Upload(@Min(1) long maxBytes, @Min(1) long maxUncompressedBytes) {
+    }
+
+    public record Jobs(@Min(5) @Max(86400) int leaseSeconds, @Min(1) @Max(3600) int reaperIntervalSeconds) {
+    }
+
+    public record Worker(@Min(0) @Max(64) int concurrency, String name, @Min(10) @Max(60000) int pollMillis) {
+    }
+
+    public boolean hasRole(String role) {
+        return roles.stream().anyMatch(r -> r.trim().equalsIgnoreCase(role));
+    }
+
+    public Path tmpDir() {
+        return dataDir.resolve("tmp");
+    }
+}

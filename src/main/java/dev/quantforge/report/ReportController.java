@@ -1,0 +1,84 @@
+package dev.quantforge.report;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+import tools.jackson.databind.JsonNode;
+
+import dev.quantforge.platform.ApiException;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.tags.Tag;
+
+@RestController
+@Tag(name = "reports", description = "Accuracy and latency of every measured layer configuration")
+public class ReportController {
+
+    private final ReportRepository reports;
+
+    public ReportController(ReportRepository reports) {
+        this.reports = reports;
+    }
+
+    @GetMapping("/api/v1/reports/{id}")
+    @Operation(summary = "One report")
+    public ReportView get(@PathVariable UUID id) {
+        return reports.find(id).orElseThrow(() -> ApiException.notFound("report", id));
+    }
+
+    @GetMapping("/api/v1/jobs/{id}/reports")
+    @Operation(summary = "The reports a job wrote")
+    public List<ReportView> forJob(@PathVariable UUID id) {
+        return reports.forJob(id);
+    }
+
+    @GetMapping("/api/v1/models/{id}/reports")
+    @Operation(summary = "Every configuration ever measured for a model (the results database)",
+            description = "sort=top1 (best first) or latency (fastest first); pareto=true keeps only configurations no other "
+                    + "configuration beats on both top-1 and p50 latency.")
+    public List<ReportView> forModel(@PathVariable UUID id, @RequestParam(required = false) String sort,
+                                     @RequestParam(defaultValue = "false") boolean pareto) {
+        List<ReportView> all = new ArrayList<>(reports.forModel(id));
+        if (pareto) {
+            all = paretoFront(all);
+        }
+        if (sort != null) {
+            switch (sort) {
+                case "top1" -> all.sort(Comparator.comparingDouble((ReportView r) -> metric(r, "top1", Double.NEGATIVE_INFINITY)).reversed());
+                case "latency" -> all.sort(Comparator.comparingDouble(r -> metric(r, "latencyP50Ms", Double.POSITIVE_INFINITY)));
+                default -> throw ApiException.invalid(List.of(new ApiException.FieldError("sort", "must be top1 or latency, got '" + sort + "'")));
+            }
+        }
+        return all;
+    }
+
+    static double metric(ReportView r, String name, double missing) {
+        JsonNode v = r.metrics() == null ? null : r.metrics().get(name);
+        return v == null || !v.isNumber() ? missing : v.asDouble();
+    }
+
+    /** Reports with both top-1 and latency that no other report dominates (≥ top-1 and ≤ latency, one strictly). */
+    static List<ReportView> paretoFront(List<ReportView> all) {
+        List<ReportView> measured = all.stream()
+                .filter(r -> !Double.isNaN(metric(r, "top1", Double.NaN)) && !Double.isNaN(metric(r, "latencyP50Ms", Double.NaN)))
+                .toList();
+        List<ReportView> front = new ArrayList<>();
+        for (ReportView a : measured) {
+            double ta = metric(a, "top1", 0), la = metric(a, "latencyP50Ms", 0);
+            boolean dominated = measured.stream().anyMatch(b -> {
+                double tb = metric(b, "top1", 0), lb = metric(b, "latencyP50Ms", 0);
+                return tb >= ta && lb <= la && (tb > ta || lb < la);
+            });
+            if (!dominated) {
+                front.add(a);
+            }
+        }
+        return front;
+    }
+}

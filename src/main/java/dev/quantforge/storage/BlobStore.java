@@ -1,0 +1,164 @@
+package dev.quantforge.storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+import org.springframework.stereotype.Component;
+
+import dev.quantforge.platform.QfProperties;
+import dev.quantforge.platform.UploadTooLargeException;
+
+/**
+ * Content-addressed blob store on the filesystem: {@code <dataDir>/blobs/ab/cd/<sha256>}.
+ * Writes stream through a fixed buffer into a temp file (hashing on the way) and are renamed into
+ * place atomically, so a crash never leaves a half-written blob under its final name and the heap
+ * does not grow with the upload.
+ */
+@Component
+public class BlobStore {
+
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+    private final Path root;
+    private final Path tmp;
+
+    public BlobStore(QfProperties props) {
+        this(props.dataDir().resolve("blobs"), props.tmpDir());
+    }
+
+    public BlobStore(Path root, Path tmp) {
+        this.root = root.toAbsolutePath().normalize();
+        this.tmp = tmp.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(this.root);
+            Files.createDirectories(this.tmp);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create blob directories under " + this.root, e);
+        }
+    }
+
+    /** A blob written to a temp file, hashed, not yet visible under its address. */
+    public final class Staged implements AutoCloseable {
+        private final Path file;
+        private final String sha256;
+        private final long size;
+        private boolean committed;
+
+        private Staged(Path file, String sha256, long size) {
+            this.file = file;
+            this.sha256 = sha256;
+            this.size = size;
+        }
+
+        public Path file() {
+            return file;
+        }
+
+        public String sha256() {
+            return sha256;
+        }
+
+        public long size() {
+            return size;
+        }
+
+        /** Moves the staged file to its content address (a no-op when that blob exists already). */
+        public Path commit() throws IOException {
+            Path target = pathOf(sha256);
+            Files.createDirectories(target.getParent());
+            if (Files.exists(target)) {
+                Files.deleteIfExists(file);
+            } else {
+                try {
+                    Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(file, target);
+                } catch (FileAlreadyExistsException e) {
+                    Files.deleteIfExists(file);
+                }
+            }
+            committed = true;
+            return target;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (!committed) {
+                Files.deleteIfExists(file);
+            }
+        }
+    }
+
+    /**
+     * Streams {@code in} to a temp file, computing sha256 on the way. Fails with
+     * {@link UploadTooLargeException} (and deletes the temp file) after {@code maxBytes}.
+     */
+    public Staged stage(InputStream in, long maxBytes) throws IOException {
+        Path file = Files.createTempFile(tmp, "upload-", ".part");
+        MessageDigest digest = sha256Digest();
+        long total = 0;
+        boolean ok = false;
+        try (OutputStream out = new DigestOutputStream(Files.newOutputStream(file), digest)) {
+            byte[] buf = new byte[64 * 1024];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                total += n;
+                if (total > maxBytes) {
+                    throw new UploadTooLargeException("the upload is larger than the limit of " + maxBytes
+                            + " bytes (QF_UPLOAD_MAX_BYTES); upload a smaller file or raise the limit");
+                }
+                out.write(buf, 0, n);
+            }
+            ok = true;
+        } finally {
+            if (!ok) {
+                Files.deleteIfExists(file);
+            }
+        }
+        return new Staged(file, HexFormat.of().formatHex(digest.digest()), total);
+    }
+
+    /** Stores a file produced by the service itself (an artifact); returns its sha256. */
+    public String putFile(Path source) throws IOException {
+        try (InputStream in = Files.newInputStream(source); Staged staged = stage(in, Long.MAX_VALUE)) {
+            staged.commit();
+            return staged.sha256();
+        }
+    }
+
+    public boolean exists(String sha256) {
+        return Files.isRegularFile(pathOf(sha256));
+    }
+
+    public Path pathOf(String sha256) {
+        if (sha256 == null || !SHA256.matcher(sha256).matches()) {
+            throw new IllegalArgumentException("not a sha256: " + sha256);
+        }
+        return root.resolve(sha256.substring(0, 2)).resolve(sha256.substring(2, 4)).resolve(sha256);
+    }
+
+    /** Removes a blob no record refers to any more. */
+    public void delete(String sha256) throws IOException {
+        Files.deleteIfExists(pathOf(sha256));
+    }
+
+    static MessageDigest sha256Digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

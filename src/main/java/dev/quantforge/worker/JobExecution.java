@@ -1,0 +1,54 @@
+package dev.quantforge.worker;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+import tools.jackson.databind.JsonNode;
+
+import dev.quantforge.job.JobTypeSpec.DatasetRole;
+import dev.quantforge.quant.data.SampleSource;
+import dev.quantforge.quant.data.TensorInfo;
+import dev.quantforge.quant.progress.Progress;
+
+/** What a running job sees: its config, its inputs as local files, and where to report progress. */
+public interface JobExecution {
+
+    UUID jobId();
+
+    String type();
+
+    /** The effective config (defaults filled in at submission). */
+    JsonNode config();
+
+    int attempt();
+
+    UUID modelId();
+
+    Path modelFile();
+
+    List<TensorInfo> modelInputs();
+
+    Optional<DatasetInput> dataset(DatasetRole role);
+
+    /** Progress points are also cancellation points: {@code update} throws CancelledException. */
+    Progress progress();
+
+    void log(String message);
+
+    /** A scratch directory for this attempt (deleted after the job). */
+    Path workDir();
+
+    /** A dataset the job reads, opened on demand (streaming). */
+    interface DatasetInput {
+        UUID id();
+
+        String name();
+
+        List<TensorInfo> tensors();
+
+        SampleSource open() throws IOException;
+    }
+}

@@ -1,0 +1,82 @@
+package dev.quantforge.worker;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.UUID;
+
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.annotation.Transactional;
+
+import tools.jackson.databind.ObjectMapper;
+
+import dev.quantforge.artifact.ArtifactRepository;
+import dev.quantforge.job.JobLogRepository;
+import dev.quantforge.job.JobRepository;
+import dev.quantforge.report.ReportRepository;
+import dev.quantforge.storage.BlobStore;
+
+/**
+ * Stores a finished job's outcome in one transaction, fenced by the worker's lease: reports and
+ * artifacts are upserted (a re-run replaces, never duplicates) and the job becomes succeeded —
+ * or nothing is written when the worker lost its lease meanwhile.
+ */
+@Component
+public class JobResults {
+
+    private final JobRepository jobs;
+    private final JobLogRepository logs;
+    private final ReportRepository reports;
+    private final ArtifactRepository artifacts;
+    private final BlobStore blobs;
+    private final ObjectMapper json;
+
+    public JobResults(JobRepository jobs, JobLogRepository logs, ReportRepository reports, ArtifactRepository artifacts,
+                      BlobStore blobs, ObjectMapper json) {
+        this.jobs = jobs;
+        this.logs = logs;
+        this.reports = reports;
+        this.artifacts = artifacts;
+        this.blobs = blobs;
+        this.json = json;
+    }
+
+    /** Returns false (and writes nothing) when {@code workerId} no longer holds the job. */
+    @Transactional
+    public boolean complete(UUID jobId, UUID modelId, String workerId, JobOutcome outcome) {
+        // blobs first (content-addressed, harmless if the transaction then rolls back)
+        java.util.Map<JobOutcome.ArtifactDraft, String> shas = new java.util.IdentityHashMap<>();
+        for (JobOutcome.ArtifactDraft a : outcome.artifacts()) {
+            try {
+                shas.put(a, blobs.putFile(a.file()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot store artifact " + a.name(), e);
+            }
+        }
+        if (!jobs.lockIfHeld(jobId, workerId)) {
+            return false;
+        }
+        for (JobOutcome.ArtifactDraft a : outcome.artifacts()) {
+            try {
+                String sha = shas.get(a);
+                UUID id = artifacts.upsert(jobId, a.kind(), a.name(), sha, Files.size(a.file()));
+                if (a.resultField() != null) {
+                    outcome.result().put(a.resultField(), id.toString());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot store artifact " + a.name(), e);
+            }
+        }
+        for (JobOutcome.ReportDraft r : outcome.reports()) {
+            UUID id = reports.upsert(jobId, modelId, r.config(), r.metrics(), r.runtime(), r.layers());
+            if (r.resultField() != null) {
+                outcome.result().put(r.resultField(), id.toString());
+            }
+        }
+        boolean done = jobs.complete(jobId, workerId, json.writeValueAsString(outcome.result()));
+        if (done) {
+            logs.append(jobId, "INFO", "succeeded");
+        }
+        return done;
+    }
+}

@@ -1,0 +1,134 @@
+package dev.quantforge.worker;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+
+import dev.quantforge.dataset.DatasetEntity;
+import dev.quantforge.dataset.DatasetService;
+import dev.quantforge.job.JobLogRepository;
+import dev.quantforge.job.JobRecord;
+import dev.quantforge.job.JobTypeSpec.DatasetRole;
+import dev.quantforge.model.ModelEntity;
+import dev.quantforge.model.ModelService;
+import dev.quantforge.quant.data.SampleSource;
+import dev.quantforge.quant.data.TensorInfo;
+import dev.quantforge.quant.progress.Progress;
+import dev.quantforge.storage.BlobStore;
+
+/** A job run in this process: inputs are read straight from the blob store. */
+final class LocalJobExecution implements JobExecution {
+
+    private final JobRecord job;
+    private final JsonNode config;
+    private final ModelEntity model;
+    private final ModelService models;
+    private final DatasetService datasets;
+    private final BlobStore blobs;
+    private final JobLogRepository logs;
+    private final LiveProgress progress;
+    private final Path workDir;
+
+    LocalJobExecution(JobRecord job, ObjectMapper json, ModelService models, DatasetService datasets, BlobStore blobs,
+                      JobLogRepository logs, LiveProgress progress, Path workDir) {
+        this.job = job;
+        this.config = json.readTree(job.configJson());
+        this.models = models;
+        this.model = models.entity(job.modelId());
+        this.datasets = datasets;
+        this.blobs = blobs;
+        this.logs = logs;
+        this.progress = progress;
+        this.workDir = workDir;
+    }
+
+    @Override
+    public UUID jobId() {
+        return job.id();
+    }
+
+    @Override
+    public String type() {
+        return job.type();
+    }
+
+    @Override
+    public JsonNode config() {
+        return config;
+    }
+
+    @Override
+    public int attempt() {
+        return job.attempts();
+    }
+
+    @Override
+    public UUID modelId() {
+        return job.modelId();
+    }
+
+    @Override
+    public Path modelFile() {
+        return blobs.pathOf(model.getSha256());
+    }
+
+    @Override
+    public List<TensorInfo> modelInputs() {
+        return models.tensorInputs(model);
+    }
+
+    @Override
+    public Optional<DatasetInput> dataset(DatasetRole role) {
+        UUID id = switch (role) {
+            case CALIBRATION -> job.calibrationDatasetId();
+            case EVALUATION -> job.evaluationDatasetId();
+            case TRAINING -> job.trainingDatasetId();
+        };
+        if (id == null) {
+            return Optional.empty();
+        }
+        DatasetEntity e = datasets.entity(id);
+        List<TensorInfo> tensors = datasets.tensors(e);
+        return Optional.of(new DatasetInput() {
+            @Override
+            public UUID id() {
+                return e.getId();
+            }
+
+            @Override
+            public String name() {
+                return e.getName();
+            }
+
+            @Override
+            public List<TensorInfo> tensors() {
+                return tensors;
+            }
+
+            @Override
+            public SampleSource open() throws IOException {
+                return datasets.open(e);
+            }
+        });
+    }
+
+    @Override
+    public Progress progress() {
+        return progress;
+    }
+
+    @Override
+    public void log(String message) {
+        logs.append(job.id(), "INFO", message);
+    }
+
+    @Override
+    public Path workDir() {
+        return workDir;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.quantforge.worker;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.UUID;
+
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+
+/** Workers (in-process and remote), what they can do, and when they were last heard from. */
+@Repository
+public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorkers {
+
+    public record WorkerInfo(UUID id, String name, JsonNode capabilities, List<String> capabilityTags, boolean remote,
+                             Instant lastHeartbeatAt, UUID currentJobId, Instant createdAt, boolean live) {
+    }
+
+    private final JdbcClient jdbc;
+    private final ObjectMapper json;
+    private final int liveSeconds;
+
+    public WorkerRegistry(JdbcClient jdbc, ObjectMapper json, dev.quantforge.platform.QfProperties props) {
+        this.jdbc = jdbc;
+        this.json = json;
+        this.liveSeconds = 2 * props.jobs().leaseSeconds();
+    }
+
+    /** A worker is live when heard from within this many seconds. */
+    public int liveSeconds() {
+        return liveSeconds;
+    }
+
+    public UUID register(String name, JsonNode capabilities, boolean remote) {
+        UUID id = UUID.randomUUID();
+        jdbc.sql("insert into worker (id, name, capabilities, remote) values (:id, :name, cast(:caps as jsonb), :remote)")
+                .param("id", id).param("name", name).param("caps", json.writeValueAsString(capabilities)).param("remote", remote)
+                .update();
+        return id;
+    }
+
+    /** Records that the worker is alive (and what it runs now); false if it is unknown. */
+    public boolean touch(UUID workerId, UUID currentJobId) {
+        return jdbc.sql("update worker set last_heartbeat_at = now(), current_job_id = :job where id = :id")
+                .param("id", workerId).param("job", currentJobId).update() == 1;
+    }
+
+    public Optional<WorkerInfo> find(UUID id, int liveSeconds) {
+        return list(liveSeconds).stream().filter(w -> w.id().equals(id)).findFirst();
+    }
+
+    public List<WorkerInfo> list(int liveSeconds) {
+        return jdbc.sql("select id, name, capabilities::text as caps, remote, last_heartbeat_at, current_job_id, created_at, "
+                        + "last_heartbeat_at > now() - make_interval(secs => :live) as live from worker order by created_at")
+                .param("live", liveSeconds)
+                .query((rs, i) -> {
+                    JsonNode caps = json.readTree(rs.getString("caps"));
+                    return new WorkerInfo(rs.getObject("id", UUID.class), rs.getString("name"), caps, tags(caps),
+                            rs.getBoolean("remote"), rs.getObject("last_heartbeat_at", Timestamp.class).toInstant(),
+                            rs.getObject("current_job_id", UUID.class), rs.getObject("created_at", Timestamp.class).toInstant(),
+                            rs.getBoolean("live"));
+                }).list();
+    }
+
+    /** Tag sets of workers heard from within two lease periods. */
+    @Override
+    public List<List<String>> liveCapabilityTags() {
+        return list(liveSeconds).stream().filter(WorkerInfo::live).map(WorkerInfo::capabilityTags).toList();
+    }
+
+    /** Forgets workers not heard from for a long time (their jobs were reaped long before). */
+    public int forgetSilent(int seconds) {
+        return jdbc.sql("delete from worker where last_heartbeat_at < now() - make_interval(secs => :s)").param("s", seconds).update();
+    }
+
+    /**
+     * The capability tags a job's requirements are matched against: every key of the
+     * capabilities object whose value is true, a non-empty string or an object ("cpu", "onnxruntime",
+     * "cuda", "tensorrt"), plus the entries of an explicit "tags" list.
+     */
+    public static List<String> tags(JsonNode capabilities) {
+        TreeSet<String> tags = new TreeSet<>();
+        if (capabilities != null && capabilities.isObject()) {
+            for (var e : capabilities.properties()) {
+                JsonNode v = e.getValue();
+                if (e.getKey().equals("tags") && v.isArray()) {
+                    v.forEach(t -> tags.add(t.asString()));
+                } else if ((v.isBoolean() && v.asBoolean()) || (v.isString() && !v.stringValue().isBlank()) || v.isObject()) {
+                    tags.add(e.getKey());
+                }
+            }
+        }
+        return new ArrayList<>(tags);
+    }
+}
