@@ -60,6 +60,33 @@ public final class TestNpz implements SampleSource {
         return new TestNpz(arrays, labels);
     }
 
+    /**
+     * The first {@code count} MNIST IDX images (gzip) as float32 [count,1,28,28] raw pixel values
+     * 0..255 under {@code tensorName}, with their labels.
+     */
+    public static TestNpz fromIdx(Path imagesGz, Path labelsGz, String tensorName, int count) throws IOException {
+        byte[] images;
+        byte[] labelBytes;
+        try (InputStream in = new java.util.zip.GZIPInputStream(java.nio.file.Files.newInputStream(imagesGz))) {
+            images = in.readAllBytes();
+        }
+        try (InputStream in = new java.util.zip.GZIPInputStream(java.nio.file.Files.newInputStream(labelsGz))) {
+            labelBytes = in.readAllBytes();
+        }
+        int pixels = 28 * 28;
+        ByteBuffer data = ByteBuffer.allocate(count * pixels * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < count * pixels; i++) {
+            data.putFloat(images[16 + i] & 0xFF);
+        }
+        long[] labels = new long[count];
+        for (int i = 0; i < count; i++) {
+            labels[i] = labelBytes[8 + i] & 0xFF;
+        }
+        Map<String, NdArray> arrays = new LinkedHashMap<>();
+        arrays.put(tensorName, new NdArray(ElementType.FLOAT32, new long[] {count, 1, 28, 28}, data.rewind()));
+        return new TestNpz(arrays, labels);
+    }
+
     static NdArray readNpy(byte[] bytes) {
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes[0] != (byte) 0x93 || !new String(bytes, 1, 5, StandardCharsets.US_ASCII).equals("NUMPY")) {
