@@ -2,10 +2,22 @@ package dev.quantforge;
 
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 
+import dev.quantforge.worker.RemoteWorkerMain;
+
+/**
+ * One jar, two roles: the API with in-process workers (default), or a remote worker that only
+ * talks to an API ({@code --qf.roles=worker --qf.server-url=...}).
+ */
 @SpringBootApplication
+@ConfigurationPropertiesScan
 public class QuantforgeApplication {
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
+        if (RemoteWorkerMain.requested(args)) {
+            RemoteWorkerMain.run(args);
+            return;
+        }
         SpringApplication.run(QuantforgeApplication.class, args);
     }
 }

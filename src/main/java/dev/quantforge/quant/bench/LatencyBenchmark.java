@@ -164,7 +164,7 @@ public final class LatencyBenchmark {
         throw new DataFormatException("cannot make random data for a " + type.apiName() + " input; give a dataset");
     }
 
-    static BenchmarkResult.RuntimeInfo runtimeInfo(int threads) {
+    public static BenchmarkResult.RuntimeInfo runtimeInfo(int threads) {
         return new BenchmarkResult.RuntimeInfo("onnxruntime", engineVersion(), "CPUExecutionProvider", threads, hostName());
     }
 

@@ -1,0 +1,417 @@
+package dev.quantforge.worker;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+import dev.quantforge.dataset.DatasetService;
+import dev.quantforge.job.JobTypeSpec.DatasetRole;
+import dev.quantforge.quant.data.ElementType;
+import dev.quantforge.quant.data.SampleSource;
+import dev.quantforge.quant.data.TensorInfo;
+import dev.quantforge.quant.progress.Progress;
+
+/**
+ * A worker in another process or on another machine ({@code --qf.roles=worker
+ * --qf.server-url=http://api:8080}): it needs no database, only the API. It registers, leases a
+ * job, downloads the inputs (cached by sha256), runs the same handlers as in-process workers,
+ * heartbeats progress and logs, and uploads the result and artifacts.
+ */
+public final class RemoteWorkerAgent implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(RemoteWorkerAgent.class);
+
+    private final String server;
+    private final Path dataDir;
+    private final String name;
+    private final Map<String, JobHandler> handlers;
+    private final ObjectMapper json = JsonMapper.builder().build();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "remote-heartbeat");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile boolean running = true;
+    private UUID workerId;
+
+    public RemoteWorkerAgent(String serverUrl, Path dataDir, String name, List<JobHandler> handlers) {
+        this.server = serverUrl.replaceAll("/+$", "");
+        this.dataDir = dataDir;
+        this.name = name;
+        this.handlers = handlers.stream().collect(Collectors.toMap(JobHandler::type, Function.identity()));
+    }
+
+    /** Registers with the server; returns the worker id. */
+    public UUID register() throws IOException, InterruptedException {
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        body.put("name", name);
+        ObjectNode caps = LocalCapabilities.detect();
+        ArrayNode types = caps.putArray("jobTypes");
+        handlers.keySet().stream().sorted().forEach(types::add);
+        body.set("capabilities", caps);
+        JsonNode r = post("/api/v1/workers", body, 201);
+        workerId = UUID.fromString(r.path("id").asString());
+        log.info("registered with {} as worker {} ({})", server, workerId, name);
+        return workerId;
+    }
+
+    /** Leases and runs jobs until {@link #close()}. */
+    public void runLoop() throws InterruptedException {
+        while (running) {
+            try {
+                if (!runOne(20)) {
+                    continue;
+                }
+            } catch (IOException e) {
+                log.warn("server unreachable ({}); retrying in 5 s", e.toString());
+                Thread.sleep(5000);
+            }
+        }
+    }
+
+    /** Leases one job (waiting up to waitSeconds) and runs it; false when none was offered. */
+    public boolean runOne(int waitSeconds) throws IOException, InterruptedException {
+        HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/workers/" + workerId + "/lease"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"waitSeconds\":" + waitSeconds + "}"))
+                .timeout(Duration.ofSeconds(waitSeconds + 30)));
+        if (resp.statusCode() == 204) {
+            return false;
+        }
+        if (resp.statusCode() != 200) {
+            throw new IOException("lease failed: HTTP " + resp.statusCode() + " " + resp.body());
+        }
+        runTask(json.readTree(resp.body()));
+        return true;
+    }
+
+    private void runTask(JsonNode task) throws IOException, InterruptedException {
+        JsonNode job = task.path("job");
+        UUID jobId = UUID.fromString(job.path("id").asString());
+        String type = job.path("type").asString();
+        LiveProgress progress = new LiveProgress();
+        ConcurrentLinkedQueue<String> logLines = new ConcurrentLinkedQueue<>();
+        long hbMillis = Math.max(500, Math.min(2000, task.path("heartbeatSeconds").asLong(5) * 1000));
+        var hb = heartbeats.scheduleWithFixedDelay(() -> heartbeat(jobId, progress, logLines), 0, hbMillis, TimeUnit.MILLISECONDS);
+        Path workDir = Files.createDirectories(dataDir.resolve("work")).resolve("job-" + jobId);
+        Files.createDirectories(workDir);
+        try {
+            JobHandler handler = handlers.get(type);
+            if (handler == null) {
+                fail(jobId, "unsupported_type", "this worker has no handler for job type " + type, false);
+                return;
+            }
+            Path model = download(task.path("model"));
+            RemoteExecution exec = new RemoteExecution(task, model, progress, logLines, workDir);
+            AttemptRunner.Ended ended = AttemptRunner.run(handler, exec);
+            hb.cancel(false);
+            heartbeat(jobId, progress, logLines);
+            if (ended instanceof AttemptRunner.Succeeded s) {
+                complete(jobId, s.outcome());
+            } else if (ended instanceof AttemptRunner.Stopped st) {
+                if (LiveProgress.CANCELLED.equals(st.reason())) {
+                    fail(jobId, "cancelled", "cancelled", false);
+                } else if (LiveProgress.SHUTDOWN.equals(st.reason())) {
+                    fail(jobId, "worker_shutdown", "the worker shut down while running this job", true);
+                }
+            } else {
+                AttemptRunner.Failed f = (AttemptRunner.Failed) ended;
+                fail(jobId, f.code(), f.message(), f.retryable());
+            }
+        } finally {
+            hb.cancel(false);
+            AttemptRunner.deleteTree(workDir);
+        }
+    }
+
+    private void heartbeat(UUID jobId, LiveProgress progress, ConcurrentLinkedQueue<String> logLines) {
+        try {
+            List<String> lines = new ArrayList<>();
+            String l;
+            while ((l = logLines.poll()) != null) {
+                lines.add(l);
+            }
+            ObjectNode body = JsonNodeFactory.instance.objectNode();
+            ObjectNode p = body.putObject("progress");
+            p.put("fraction", progress.fraction());
+            p.put("phase", progress.phase());
+            p.put("message", progress.message());
+            ArrayNode arr = body.putArray("logs");
+            lines.forEach(arr::add);
+            JsonNode answer = post("/api/v1/workers/" + workerId + "/jobs/" + jobId + "/heartbeat", body, 200);
+            if (answer.path("leaseLost").asBoolean()) {
+                progress.requestStop(LiveProgress.LEASE_LOST);
+            } else if (answer.path("cancelRequested").asBoolean()) {
+                progress.requestStop(LiveProgress.CANCELLED);
+            }
+        } catch (IOException e) {
+            log.warn("heartbeat for job {} failed: {}", jobId, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void complete(UUID jobId, JobOutcome outcome) throws IOException, InterruptedException {
+        String boundary = "qf" + UUID.randomUUID().toString().replace("-", "");
+        ObjectNode meta = JsonNodeFactory.instance.objectNode();
+        meta.set("result", outcome.result());
+        ArrayNode reports = meta.putArray("reports");
+        for (JobOutcome.ReportDraft r : outcome.reports()) {
+            ObjectNode o = reports.addObject();
+            o.set("config", r.config());
+            o.set("metrics", r.metrics());
+            o.set("runtime", r.runtime());
+            o.set("layers", r.layers());
+            if (r.resultField() != null) {
+                o.put("resultField", r.resultField());
+            }
+        }
+        ArrayNode arts = meta.putArray("artifacts");
+        List<HttpRequest.BodyPublisher> parts = new ArrayList<>();
+        parts.add(text(boundary, "result", json.writeValueAsString(meta)));
+        int i = 0;
+        for (JobOutcome.ArtifactDraft a : outcome.artifacts()) {
+            String part = "artifact" + i++;
+            ObjectNode o = arts.addObject();
+            o.put("kind", a.kind());
+            o.put("name", a.name());
+            o.put("part", part);
+            if (a.resultField() != null) {
+                o.put("resultField", a.resultField());
+            }
+        }
+        // the metadata part was built before the artifact list was filled: rebuild it
+        parts.set(0, text(boundary, "result", json.writeValueAsString(meta)));
+        i = 0;
+        for (JobOutcome.ArtifactDraft a : outcome.artifacts()) {
+            parts.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "\r\nContent-Disposition: form-data; name=\"artifact" + i++
+                    + "\"; filename=\"" + a.name() + "\"\r\nContent-Type: application/octet-stream\r\n\r\n"));
+            parts.add(HttpRequest.BodyPublishers.ofFile(a.file()));
+            parts.add(HttpRequest.BodyPublishers.ofString("\r\n"));
+        }
+        parts.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "--\r\n"));
+        HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/workers/" + workerId + "/jobs/" + jobId + "/complete"))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.concat(parts.toArray(HttpRequest.BodyPublisher[]::new))));
+        if (resp.statusCode() != 200) {
+            log.warn("completing job {} was refused: HTTP {} {}", jobId, resp.statusCode(), resp.body());
+        }
+    }
+
+    private static HttpRequest.BodyPublisher text(String boundary, String name, String value) {
+        return HttpRequest.BodyPublishers.ofString("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name
+                + "\"\r\nContent-Type: application/json\r\n\r\n" + value + "\r\n", StandardCharsets.UTF_8);
+    }
+
+    private void fail(UUID jobId, String code, String message, boolean retryable) throws IOException, InterruptedException {
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        body.put("code", code);
+        body.put("message", message);
+        body.put("retryable", retryable);
+        HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/workers/" + workerId + "/jobs/" + jobId + "/fail"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))));
+        if (resp.statusCode() != 200) {
+            log.warn("reporting failure of job {} was refused: HTTP {} {}", jobId, resp.statusCode(), resp.body());
+        }
+    }
+
+    /** Downloads an input into the cache by sha256 (verified), unless it is there already. */
+    Path download(JsonNode input) throws IOException, InterruptedException {
+        String sha = input.path("sha256").asString();
+        Path cache = Files.createDirectories(dataDir.resolve("cache"));
+        Path target = cache.resolve(sha);
+        if (Files.exists(target)) {
+            return target;
+        }
+        Path tmp = Files.createTempFile(cache, "download-", ".part");
+        try {
+            HttpResponse<InputStream> resp = http.send(HttpRequest.newBuilder(URI.create(input.path("url").asString()))
+                    .timeout(Duration.ofMinutes(30)).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+            if (resp.statusCode() != 200) {
+                throw new IOException("download of " + input.path("url").asString() + " failed: HTTP " + resp.statusCode());
+            }
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            try (InputStream in = new DigestInputStream(resp.body(), digest); OutputStream out = Files.newOutputStream(tmp)) {
+                in.transferTo(out);
+            }
+            String got = HexFormat.of().formatHex(digest.digest());
+            if (!got.equals(sha)) {
+                throw new IOException("download of " + input.path("url").asString() + " is corrupt: sha256 " + got + ", expected " + sha);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            return target;
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private JsonNode post(String path, JsonNode body, int expected) throws IOException, InterruptedException {
+        HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))));
+        if (resp.statusCode() != expected) {
+            throw new IOException("POST " + path + " → HTTP " + resp.statusCode() + ": " + resp.body());
+        }
+        return json.readTree(resp.body());
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder b) throws IOException, InterruptedException {
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        heartbeats.shutdownNow();
+    }
+
+    /** The job as a remote worker sees it: inputs are downloaded files. */
+    private final class RemoteExecution implements JobExecution {
+        private final JsonNode task;
+        private final Path model;
+        private final LiveProgress progress;
+        private final ConcurrentLinkedQueue<String> logLines;
+        private final Path workDir;
+
+        RemoteExecution(JsonNode task, Path model, LiveProgress progress, ConcurrentLinkedQueue<String> logLines, Path workDir) {
+            this.task = task;
+            this.model = model;
+            this.progress = progress;
+            this.logLines = logLines;
+            this.workDir = workDir;
+        }
+
+        @Override
+        public UUID jobId() {
+            return UUID.fromString(task.path("job").path("id").asString());
+        }
+
+        @Override
+        public String type() {
+            return task.path("job").path("type").asString();
+        }
+
+        @Override
+        public JsonNode config() {
+            return task.path("job").path("config");
+        }
+
+        @Override
+        public int attempt() {
+            return task.path("job").path("attempts").asInt();
+        }
+
+        @Override
+        public UUID modelId() {
+            return UUID.fromString(task.path("model").path("id").asString());
+        }
+
+        @Override
+        public Path modelFile() {
+            return model;
+        }
+
+        @Override
+        public List<TensorInfo> modelInputs() {
+            return tensors(task.path("model").path("inputs"));
+        }
+
+        @Override
+        public Optional<DatasetInput> dataset(DatasetRole role) {
+            JsonNode d = task.path("datasets").path(role.name().toLowerCase());
+            if (d.isMissingNode() || d.isNull()) {
+                return Optional.empty();
+            }
+            return Optional.of(new DatasetInput() {
+                @Override
+                public UUID id() {
+                    return UUID.fromString(d.path("id").asString());
+                }
+
+                @Override
+                public String name() {
+                    return d.path("name").asString();
+                }
+
+                @Override
+                public List<TensorInfo> tensors() {
+                    return RemoteWorkerAgent.tensors(d.path("tensors"));
+                }
+
+                @Override
+                public SampleSource open() throws IOException {
+                    try {
+                        Path file = download(d);
+                        String pre = d.path("preprocessing").isString() ? d.path("preprocessing").stringValue() : null;
+                        return DatasetService.open(file, d.path("format").asString(), pre, json);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("interrupted while downloading " + name(), e);
+                    }
+                }
+            });
+        }
+
+        @Override
+        public Progress progress() {
+            return progress;
+        }
+
+        @Override
+        public void log(String message) {
+            logLines.add(message);
+        }
+
+        @Override
+        public Path workDir() {
+            return workDir;
+        }
+    }
+
+    static List<TensorInfo> tensors(JsonNode arr) {
+        List<TensorInfo> out = new ArrayList<>();
+        for (JsonNode t : arr) {
+            List<Object> shape = new ArrayList<>();
+            for (JsonNode d : t.path("shape")) {
+                shape.add(d.isNull() ? null : d.isNumber() ? (Object) d.asLong() : d.asString());
+            }
+            out.add(new TensorInfo(t.path("name").asString(), ElementType.fromApiName(t.path("elementType").asString()), shape));
+        }
+        return out;
+    }
+}

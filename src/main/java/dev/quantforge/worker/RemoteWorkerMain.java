@@ -1,0 +1,70 @@
+package dev.quantforge.worker;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.springframework.context.annotation.AnnotationConfigApplicationContext;
+
+/**
+ * Entry point of the remote worker mode of the jar: {@code --qf.roles=worker --qf.server-url=http://...}
+ * (or QF_ROLES / QF_SERVER_URL). No database and no web server start: the worker talks only to
+ * the API. The task handlers are the same beans the in-process workers use.
+ */
+public final class RemoteWorkerMain {
+
+    private RemoteWorkerMain() {
+    }
+
+    /** True when the arguments and environment ask for a remote worker and no API role. */
+    public static boolean requested(String[] args) {
+        String roles = setting(args, "qf.roles", "QF_ROLES", "api,worker");
+        String server = setting(args, "qf.server-url", "QF_SERVER_URL", "");
+        return !server.isBlank() && !List.of(roles.replace(" ", "").split(",")).contains("api");
+    }
+
+    public static void run(String[] args) throws Exception {
+        String server = setting(args, "qf.server-url", "QF_SERVER_URL", "");
+        Path dataDir = Path.of(setting(args, "qf.data-dir", "QF_DATA_DIR", "./data")).toAbsolutePath();
+        int concurrency = Integer.parseInt(setting(args, "qf.worker.concurrency", "QF_WORKER_CONCURRENCY", "1"));
+        String name = setting(args, "qf.worker.name", "QF_WORKER_NAME", "remote@" + LocalCapabilities.hostName());
+        List<JobHandler> handlers;
+        try (AnnotationConfigApplicationContext ctx = new AnnotationConfigApplicationContext("dev.quantforge.worker.tasks")) {
+            handlers = new ArrayList<>(ctx.getBeansOfType(JobHandler.class).values());
+        }
+        List<Thread> threads = new ArrayList<>();
+        List<RemoteWorkerAgent> agents = new ArrayList<>();
+        for (int i = 0; i < Math.max(1, concurrency); i++) {
+            RemoteWorkerAgent agent = new RemoteWorkerAgent(server, dataDir, concurrency > 1 ? name + "#" + i : name, handlers);
+            agents.add(agent);
+            agent.register();
+            Thread t = new Thread(() -> {
+                try {
+                    agent.runLoop();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "remote-worker-" + i);
+            t.start();
+            threads.add(t);
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> agents.forEach(RemoteWorkerAgent::close)));
+        for (Thread t : threads) {
+            t.join();
+        }
+    }
+
+    static String setting(String[] args, String property, String env, String dflt) {
+        for (String a : args) {
+            if (a.startsWith("--" + property + "=")) {
+                return a.substring(property.length() + 3);
+            }
+        }
+        String sys = System.getProperty(property);
+        if (sys != null) {
+            return sys;
+        }
+        String e = System.getenv(env);
+        return e != null ? e : dflt;
+    }
+}
