@@ -27,6 +27,7 @@ import dev.quantforge.dataset.io.DatasetInspector;
 import dev.quantforge.dataset.io.DatasetReaders;
 import dev.quantforge.dataset.io.DatasetSummary;
 import dev.quantforge.dataset.io.Preprocessing;
+import dev.quantforge.dataset.io.ZipLimits;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.QfProperties;
@@ -71,7 +72,8 @@ public class DatasetService {
             if (staged.size() == 0) {
                 throw ApiException.badRequest("the upload is empty; send the dataset file as the part 'file'");
             }
-            DatasetSummary summary = DatasetInspector.inspect(staged.file(), format, originalFilename, pre, props.upload().maxUncompressedBytes());
+            DatasetSummary summary = new DatasetInspector(ZipLimits.withMaxUncompressedBytes(props.upload().maxUncompressedBytes()))
+                    .inspect(staged.file(), format, originalFilename, pre);
             String preJson = pre == null ? null : json.writeValueAsString(pre.toMap());
             String dedupeKey = staged.sha256() + ":" + summary.format().apiName() + ":" + (preJson == null ? "" : preJson);
             Optional<DatasetEntity> existing = datasets.findByDedupeKey(dedupeKey);
