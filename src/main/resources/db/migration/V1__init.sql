@@ -2,7 +2,7 @@
 create table model (
     id          uuid primary key,
     name        text        not null,
-    sha256      char(64)    not null unique,
+    sha256      text        not null unique,
     size_bytes  bigint      not null,
     summary     jsonb       not null,
     created_at  timestamptz not null default now()
@@ -12,7 +12,7 @@ create table model (
 create table dataset (
     id            uuid primary key,
     name          text        not null,
-    sha256        char(64)    not null,
+    sha256        text        not null,
     dedupe_key    text        not null unique,
     format        text        not null,
     size_bytes    bigint      not null,
@@ -71,7 +71,7 @@ create table artifact (
     job_id     uuid        not null references job (id) on delete cascade,
     kind       text        not null,
     name       text        not null,
-    sha256     char(64)    not null,
+    sha256     text        not null,
     size_bytes bigint      not null,
     created_at timestamptz not null default now(),
     unique (job_id, kind, name)
@@ -82,7 +82,7 @@ create table report (
     id          uuid primary key,
     job_id      uuid        not null references job (id) on delete cascade,
     model_id    uuid        not null references model (id),
-    config_hash char(64)    not null,
+    config_hash text        not null,
     config      jsonb       not null,
     metrics     jsonb       not null,
     runtime     jsonb       not null,

@@ -22,7 +22,7 @@ public class DatasetEntity {
     @Column(nullable = false)
     private String name;
 
-    @Column(nullable = false, length = 64, columnDefinition = "char(64)")
+    @Column(nullable = false)
     private String sha256;
 
     /** sha256 + format + canonical preprocessing: the same bytes read another way are another dataset. */

@@ -10,16 +10,13 @@ import java.util.TreeSet;
 import java.util.UUID;
 
 import org.springframework.stereotype.Service;
-import org.springframework.transaction.annotation.Transactional;
 
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
 import dev.quantforge.artifact.ArtifactRepository;
-import dev.quantforge.dataset.DatasetDeletionGuard;
 import dev.quantforge.dataset.DatasetEntity;
 import dev.quantforge.dataset.DatasetService;
-import dev.quantforge.model.ModelDeletionGuard;
 import dev.quantforge.model.ModelEntity;
 import dev.quantforge.model.ModelService;
 import dev.quantforge.platform.ApiException;
@@ -31,7 +28,7 @@ import dev.quantforge.report.ReportRepository;
 
 /** Submission (validated, idempotent), listing, cancel and retry of jobs. */
 @Service
-public class JobService implements ModelDeletionGuard, DatasetDeletionGuard {
+public class JobService {
 
     /** Every type of the API; those without a {@link JobTypeSpec} are not built yet. */
     public static final Set<String> API_TYPES = Set.of("evaluate", "benchmark", "ptq", "sensitivity", "auto_quantize", "qat", "compile_tensorrt");
@@ -44,11 +41,9 @@ public class JobService implements ModelDeletionGuard, DatasetDeletionGuard {
     private final DatasetService datasets;
     private final ObjectMapper json;
     private final Map<String, JobTypeSpec> specs = new HashMap<>();
-    private final org.springframework.jdbc.core.simple.JdbcClient jdbc;
 
     public JobService(JobRepository jobs, JobLogRepository logs, ArtifactRepository artifacts, ReportRepository reports,
-                      ModelService models, DatasetService datasets, ObjectMapper json, List<JobTypeSpec> specs,
-                      org.springframework.jdbc.core.simple.JdbcClient jdbc) {
+                      ModelService models, DatasetService datasets, ObjectMapper json, List<JobTypeSpec> specs) {
         this.jobs = jobs;
         this.logs = logs;
         this.artifacts = artifacts;
@@ -56,7 +51,6 @@ public class JobService implements ModelDeletionGuard, DatasetDeletionGuard {
         this.models = models;
         this.datasets = datasets;
         this.json = json;
-        this.jdbc = jdbc;
         specs.forEach(s -> this.specs.put(s.type(), s));
     }
 
@@ -203,30 +197,6 @@ public class JobService implements ModelDeletionGuard, DatasetDeletionGuard {
                 r.leaseOwner(), r.requirements(), r.cancelRequested(), r.createdAt(), r.startedAt(), r.finishedAt(),
                 r.errorCode() == null && r.errorMessage() == null ? null : new JobView.Error(r.errorCode(), r.errorMessage()),
                 r.resultJson() == null ? null : json.readTree(r.resultJson()), arts, reports.idsForJob(r.id()));
-    }
-
-    // --- deletion guards for models and datasets ---
-
-    @Override
-    public void checkModelDeletable(UUID modelId) {
-        if (jobs.existsActiveForModel(modelId)) {
-            throw ApiException.conflict("model " + modelId + " is used by a queued or running job; cancel that job or wait for it to finish");
-        }
-    }
-
-    @Override
-    public void checkDatasetDeletable(UUID datasetId) {
-        if (jobs.existsActiveForDataset(datasetId)) {
-            throw ApiException.conflict("dataset " + datasetId + " is used by a queued or running job; cancel that job or wait for it to finish");
-        }
-    }
-
-    /** A model's jobs and results go with it (reports reference the model). */
-    @Override
-    @Transactional
-    public void deleteModelJobs(UUID modelId) {
-        jdbc.sql("delete from report where model_id = :id").param("id", modelId).update();
-        jdbc.sql("delete from job where model_id = :id").param("id", modelId).update();
     }
 
     // --- body field helpers: each problem becomes a field error ---

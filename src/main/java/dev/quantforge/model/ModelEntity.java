@@ -22,7 +22,7 @@ public class ModelEntity {
     @Column(nullable = false)
     private String name;
 
-    @Column(nullable = false, length = 64, columnDefinition = "char(64)")
+    @Column(nullable = false)
     private String sha256;
 
     @Column(name = "size_bytes", nullable = false)

@@ -101,6 +101,12 @@ public class ProblemHandler {
 
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> unexpected(Exception e) {
+        if (e instanceof org.springframework.web.ErrorResponse er && er.getStatusCode().is4xxClientError()) {
+            // any other Spring MVC client error (406, 415, ...): keep its status and detail
+            ProblemDetail body = er.getBody();
+            return problem(er.getStatusCode(), body.getTitle() == null ? "Bad request" : body.getTitle(),
+                    body.getDetail() == null ? e.getMessage() : body.getDetail(), List.of());
+        }
         log.error("Unexpected error", e);
         return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error",
                 "the service failed unexpectedly (" + e.getClass().getSimpleName() + "); the error was logged", List.of());

@@ -34,6 +34,7 @@ public class BlobStore {
     private final Path root;
     private final Path tmp;
 
+    @org.springframework.beans.factory.annotation.Autowired
     public BlobStore(QfProperties props) {
         this(props.dataDir().resolve("blobs"), props.tmpDir());
     }
