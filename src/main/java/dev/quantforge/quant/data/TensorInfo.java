@@ -1,5 +1,7 @@
 package dev.quantforge.quant.data;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -8,4 +10,15 @@ import java.util.List;
  * ("batch") and {@code null} when unknown. For datasets the first axis is the sample count.
  */
 public record TensorInfo(String name, ElementType elementType, List<Object> shape) {
+
+    /** Normalizes numeric dimensions to Long (JSON round trips give Integer). */
+    public TensorInfo {
+        if (shape != null) {
+            List<Object> normalized = new ArrayList<>(shape.size());
+            for (Object d : shape) {
+                normalized.add(d instanceof Number n ? (Object) n.longValue() : d);
+            }
+            shape = Collections.unmodifiableList(normalized);
+        }
+    }
 }
