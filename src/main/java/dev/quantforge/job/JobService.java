@@ -121,6 +121,12 @@ public class JobService {
         ModelEntity model = models.find(modelId).orElseThrow(() -> ApiException.notFound("model", modelId));
         for (Map.Entry<JobTypeSpec.DatasetRole, UUID> e : datasetIds.entrySet()) {
             DatasetEntity ds = datasets.find(e.getValue()).orElseThrow(() -> ApiException.notFound("dataset", e.getValue()));
+            if (spec.labelledDatasets().contains(e.getKey()) && !ds.isHasLabels()) {
+                String msg = "dataset " + ds.getId() + " (" + ds.getName() + ") has no labels, and a " + type
+                        + " job needs them: add an integer array 'labels' to the npz, or upload images in class sub-folders";
+                throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST, "Dataset has no labels", msg,
+                        List.of(new FieldError(e.getKey().field(), msg)));
+            }
             try {
                 InputBinding.bind(models.tensorInputs(model), datasets.tensors(ds));
             } catch (DataFormatException mismatch) {

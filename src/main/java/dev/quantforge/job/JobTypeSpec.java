@@ -28,6 +28,11 @@ public interface JobTypeSpec {
         return Set.of();
     }
 
+    /** Dataset roles whose dataset must carry labels (e.g. the evaluation set of a top-1 evaluation). */
+    default Set<DatasetRole> labelledDatasets() {
+        return Set.of();
+    }
+
     /**
      * Validates the submitted config; adds one error per bad field (paths start with "config.").
      * Returns the effective config with every default filled in, which the job stores.

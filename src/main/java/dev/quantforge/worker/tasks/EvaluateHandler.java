@@ -49,6 +49,11 @@ public class EvaluateHandler implements JobHandler {
     }
 
     @Override
+    public Set<DatasetRole> labelledDatasets() {
+        return Set.of(DatasetRole.EVALUATION);
+    }
+
+    @Override
     public JsonNode validateConfig(JsonNode config, List<ApiException.FieldError> errors) {
         return SCHEMA.apply("config", config, errors);
     }
