@@ -40,6 +40,7 @@ create table job (
     max_attempts           integer     not null default 3,
     idempotency_key        text unique,
     lease_owner            text,
+    worker_id              text, -- the worker of the latest attempt (kept after it ends)
     lease_expires_at       timestamptz,
     cancel_requested       boolean     not null default false,
     progress_fraction      double precision not null default 0,

@@ -20,6 +20,7 @@ public record JobRecord(
         int maxAttempts,
         String idempotencyKey,
         String leaseOwner,
+        String workerId,
         Instant leaseExpiresAt,
         boolean cancelRequested,
         double progressFraction,

@@ -31,7 +31,7 @@ import org.springframework.stereotype.Repository;
 public class JobRepository {
 
     static final String COLUMNS = "id, type, state, model_id, calibration_dataset_id, evaluation_dataset_id, training_dataset_id, "
-            + "config::text as config, priority, requirements, attempts, max_attempts, idempotency_key, lease_owner, lease_expires_at, "
+            + "config::text as config, priority, requirements, attempts, max_attempts, idempotency_key, lease_owner, worker_id, lease_expires_at, "
             + "cancel_requested, progress_fraction, progress_phase, progress_message, result::text as result, error_code, error_message, "
             + "created_at, started_at, finished_at, updated_at";
 
@@ -93,7 +93,7 @@ public class JobRepository {
      * none fits. Increments attempts and grants a lease of {@code leaseSeconds}.
      */
     public Optional<JobRecord> claim(String workerId, Collection<String> capabilities, int leaseSeconds) {
-        return jdbc.sql("update job set state = 'running', lease_owner = :owner, "
+        return jdbc.sql("update job set state = 'running', lease_owner = :owner, worker_id = :owner, "
                         + "lease_expires_at = now() + make_interval(secs => :lease), attempts = attempts + 1, "
                         + "started_at = now(), finished_at = null, updated_at = now(), "
                         + "progress_fraction = 0, progress_phase = 'starting', progress_message = 'claimed by worker ' || :owner "
@@ -278,6 +278,7 @@ public class JobRepository {
                 rs.getInt("max_attempts"),
                 rs.getString("idempotency_key"),
                 rs.getString("lease_owner"),
+                rs.getString("worker_id"),
                 instant(rs, "lease_expires_at"),
                 rs.getBoolean("cancel_requested"),
                 rs.getDouble("progress_fraction"),

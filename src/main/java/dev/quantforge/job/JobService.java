@@ -200,7 +200,7 @@ public class JobService {
         return new JobView(r.id(), r.type(), r.state().apiName(), r.modelId(), r.calibrationDatasetId(), r.evaluationDatasetId(),
                 r.trainingDatasetId(), r.configJson() == null ? null : json.readTree(r.configJson()), r.priority(),
                 new JobView.Progress(r.progressFraction(), r.progressPhase(), r.progressMessage()), r.attempts(), r.maxAttempts(),
-                r.leaseOwner(), r.requirements(), r.cancelRequested(), r.createdAt(), r.startedAt(), r.finishedAt(),
+                r.workerId(), r.requirements(), r.cancelRequested(), r.createdAt(), r.startedAt(), r.finishedAt(),
                 r.errorCode() == null && r.errorMessage() == null ? null : new JobView.Error(r.errorCode(), r.errorMessage()),
                 r.resultJson() == null ? null : json.readTree(r.resultJson()), arts, reports.idsForJob(r.id()));
     }

@@ -68,7 +68,15 @@ public final class RemoteWorkerAgent implements AutoCloseable {
     private volatile boolean running = true;
     private UUID workerId;
 
+    private final List<String> extraTags;
+
     public RemoteWorkerAgent(String serverUrl, Path dataDir, String name, List<JobHandler> handlers) {
+        this(serverUrl, dataDir, name, handlers, List.of());
+    }
+
+    /** @param extraTags capability tags to advertise beyond the detected ones (e.g. a pool name jobs can require) */
+    public RemoteWorkerAgent(String serverUrl, Path dataDir, String name, List<JobHandler> handlers, List<String> extraTags) {
+        this.extraTags = List.copyOf(extraTags);
         this.server = serverUrl.replaceAll("/+$", "");
         this.dataDir = dataDir;
         this.name = name;
@@ -80,6 +88,8 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         ObjectNode body = JsonNodeFactory.instance.objectNode();
         body.put("name", name);
         ObjectNode caps = LocalCapabilities.detect();
+        ArrayNode tags = caps.putArray("tags");
+        extraTags.forEach(tags::add);
         ArrayNode types = caps.putArray("jobTypes");
         handlers.keySet().stream().sorted().forEach(types::add);
         body.set("capabilities", caps);

@@ -28,6 +28,8 @@ public final class RemoteWorkerMain {
         Path dataDir = Path.of(setting(args, "qf.data-dir", "QF_DATA_DIR", "./data")).toAbsolutePath();
         int concurrency = Integer.parseInt(setting(args, "qf.worker.concurrency", "QF_WORKER_CONCURRENCY", "1"));
         String name = setting(args, "qf.worker.name", "QF_WORKER_NAME", "remote@" + LocalCapabilities.hostName());
+        List<String> tags = java.util.Arrays.stream(setting(args, "qf.worker.tags", "QF_WORKER_TAGS", "").split(","))
+                .map(String::trim).filter(t -> !t.isEmpty()).toList();
         List<JobHandler> handlers;
         try (AnnotationConfigApplicationContext ctx = new AnnotationConfigApplicationContext("dev.quantforge.worker.tasks")) {
             handlers = new ArrayList<>(ctx.getBeansOfType(JobHandler.class).values());
@@ -35,7 +37,7 @@ public final class RemoteWorkerMain {
         List<Thread> threads = new ArrayList<>();
         List<RemoteWorkerAgent> agents = new ArrayList<>();
         for (int i = 0; i < Math.max(1, concurrency); i++) {
-            RemoteWorkerAgent agent = new RemoteWorkerAgent(server, dataDir, concurrency > 1 ? name + "#" + i : name, handlers);
+            RemoteWorkerAgent agent = new RemoteWorkerAgent(server, dataDir, concurrency > 1 ? name + "#" + i : name, handlers, tags);
             agents.add(agent);
             agent.register();
             Thread t = new Thread(() -> {
