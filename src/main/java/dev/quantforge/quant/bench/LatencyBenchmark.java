@@ -52,35 +52,53 @@ public final class LatencyBenchmark {
 
     /** Benchmarks an already loaded model; {@code settings.threads()} is only reported then. */
     public BenchmarkResult run(OrtModel model, BenchmarkSettings settings, SampleSource dataOrNull, Progress progress) {
+        return runInterleaved(List.of(model), settings, dataOrNull, progress).get(0);
+    }
+
+    /**
+     * Benchmarks several models (e.g. FP32 and INT8) in the same run: every iteration runs each
+     * model once, in turn, on the same input, so drift of a noisy machine hits all of them alike
+     * and their ratio is meaningful. All models must take the same inputs.
+     */
+    public List<BenchmarkResult> runInterleaved(List<OrtModel> models, BenchmarkSettings settings, SampleSource dataOrNull,
+                                                Progress progress) {
+        OrtModel first = models.get(0);
         int batchSize = settings.batchSize();
-        if (model.fixedBatchSize().isPresent() && model.fixedBatchSize().getAsLong() != batchSize) {
-            long fixed = model.fixedBatchSize().getAsLong();
-            throw new DataFormatException("model has a fixed batch of " + fixed + "; use batchSize " + fixed);
+        for (OrtModel model : models) {
+            if (model.fixedBatchSize().isPresent() && model.fixedBatchSize().getAsLong() != batchSize) {
+                long fixed = model.fixedBatchSize().getAsLong();
+                throw new DataFormatException("model has a fixed batch of " + fixed + "; use batchSize " + fixed);
+            }
         }
         Batch batch;
         Map<String, String> binding;
         if (dataOrNull != null) {
-            binding = InputBinding.bind(model.inputs(), dataOrNull.tensors());
+            binding = InputBinding.bind(first.inputs(), dataOrNull.tensors());
             batch = firstBatch(dataOrNull, batchSize);
         } else {
-            batch = randomBatch(model.inputs(), batchSize);
+            batch = randomBatch(first.inputs(), batchSize);
             binding = new LinkedHashMap<>();
-            for (TensorInfo input : model.inputs()) {
+            for (TensorInfo input : first.inputs()) {
                 binding.put(input.name(), input.name());
             }
         }
 
         int total = settings.warmup() + settings.iterations();
-        double[] latenciesMs = new double[settings.iterations()];
-        Set<String> firstOutput = Set.of(model.outputNames().get(0));
-        Map<String, OnnxTensor> feeds = model.createFeeds(batch, binding, 0, batch.size());
+        double[][] latenciesMs = new double[models.size()][settings.iterations()];
+        List<Map<String, OnnxTensor>> feeds = new java.util.ArrayList<>();
         try {
+            for (OrtModel model : models) {
+                feeds.add(model.createFeeds(batch, binding, 0, batch.size()));
+            }
             for (int i = 0; i < total; i++) {
-                long start = System.nanoTime();
-                try (OrtSession.Result ignored = model.session().run(feeds, firstOutput)) {
-                    long elapsed = System.nanoTime() - start;
-                    if (i >= settings.warmup()) {
-                        latenciesMs[i - settings.warmup()] = elapsed / 1e6;
+                for (int m = 0; m < models.size(); m++) {
+                    OrtModel model = models.get(m);
+                    long start = System.nanoTime();
+                    try (OrtSession.Result ignored = model.session().run(feeds.get(m), Set.of(model.outputNames().get(0)))) {
+                        long elapsed = System.nanoTime() - start;
+                        if (i >= settings.warmup()) {
+                            latenciesMs[m][i - settings.warmup()] = elapsed / 1e6;
+                        }
                     }
                 }
                 if ((i + 1) % PROGRESS_EVERY == 0 || i + 1 == total) {
@@ -92,17 +110,21 @@ public final class LatencyBenchmark {
         } catch (OrtException e) {
             throw new DataFormatException("ONNX Runtime failed to run the model: " + e.getMessage(), e);
         } finally {
-            OnnxValue.close(feeds);
+            feeds.forEach(OnnxValue::close);
         }
 
-        double[] sorted = latenciesMs.clone();
-        Arrays.sort(sorted);
-        double mean = Arrays.stream(sorted).average().orElse(0);
-        BenchmarkResult.LatencyMs latency = new BenchmarkResult.LatencyMs(percentile(sorted, 50), percentile(sorted, 90),
-                percentile(sorted, 99), mean, sorted[0], sorted[sorted.length - 1]);
-        double throughput = mean > 0 ? batch.size() / (mean / 1000.0) : 0;
-        return new BenchmarkResult(latency, throughput, batch.size(), settings.threads(), settings.iterations(),
-                runtimeInfo(settings.threads()));
+        List<BenchmarkResult> results = new java.util.ArrayList<>();
+        for (double[] measured : latenciesMs) {
+            double[] sorted = measured.clone();
+            Arrays.sort(sorted);
+            double mean = Arrays.stream(sorted).average().orElse(0);
+            BenchmarkResult.LatencyMs latency = new BenchmarkResult.LatencyMs(percentile(sorted, 50), percentile(sorted, 90),
+                    percentile(sorted, 99), mean, sorted[0], sorted[sorted.length - 1]);
+            double throughput = mean > 0 ? batch.size() / (mean / 1000.0) : 0;
+            results.add(new BenchmarkResult(latency, throughput, batch.size(), settings.threads(), settings.iterations(),
+                    runtimeInfo(settings.threads())));
+        }
+        return results;
     }
 
     /**

@@ -1,0 +1,101 @@
+package dev.quantforge.quant.eval;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+
+import dev.quantforge.quant.data.Batch;
+import dev.quantforge.quant.data.SampleSource;
+import dev.quantforge.quant.progress.Progress;
+import dev.quantforge.quant.runtime.OrtModel;
+
+/**
+ * Runs a reference (FP32) and a candidate (quantized) model on the same samples and compares
+ * them: top-1 of each against labels (when the data has labels), argmax agreement, and the
+ * output error as SQNR (dB) and mean cosine similarity — label-free measures that work for any
+ * model with a numeric first output.
+ */
+public final class ModelComparison {
+
+    /**
+     * @param top1Reference null when the data has no labels
+     * @param sqnrDb        10·log10(Σ ref² / Σ (ref − cand)²) over every output element; +∞ when identical
+     * @param cosine        mean over samples of the cosine similarity of the two output rows
+     */
+    public record Result(long samples, Double top1Reference, Double top1Candidate, double agreement, double sqnrDb, double cosine) {
+    }
+
+    public Result compare(OrtModel reference, OrtModel candidate, SampleSource data, Map<String, String> binding,
+                          int batchSize, long maxSamples, Progress progress) {
+        long total = Math.min(maxSamples, data.sampleCount());
+        int batch = Math.min(effective(reference, batchSize), effective(candidate, batchSize));
+        long samples = 0;
+        long correctRef = 0;
+        long correctCand = 0;
+        long agreeing = 0;
+        double signal = 0;
+        double noise = 0;
+        double cosineSum = 0;
+        try (SampleSource.BatchIterator batches = data.batches(batch, total)) {
+            while (batches.hasNext()) {
+                Batch b = batches.next();
+                float[][] ref = reference.run(b, binding);
+                float[][] cand = candidate.run(b, binding);
+                for (int i = 0; i < b.size(); i++) {
+                    int pr = Evaluator.argmax(ref[i]);
+                    int pc = Evaluator.argmax(cand[i]);
+                    if (pr == pc) {
+                        agreeing++;
+                    }
+                    if (b.hasLabels()) {
+                        if (pr == b.labels()[i]) {
+                            correctRef++;
+                        }
+                        if (pc == b.labels()[i]) {
+                            correctCand++;
+                        }
+                    }
+                    double dot = 0;
+                    double nr = 0;
+                    double nc = 0;
+                    for (int k = 0; k < ref[i].length; k++) {
+                        double r = ref[i][k];
+                        double c = cand[i][k];
+                        signal += r * r;
+                        noise += (r - c) * (r - c);
+                        dot += r * c;
+                        nr += r * r;
+                        nc += c * c;
+                    }
+                    cosineSum += nr == 0 || nc == 0 ? (nr == nc ? 1 : 0) : dot / Math.sqrt(nr * nc);
+                }
+                samples += b.size();
+                progress.update(total == 0 ? 1.0 : (double) samples / total, "evaluate", samples + "/" + total + " samples");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the evaluation dataset", e);
+        }
+        boolean labels = data.hasLabels();
+        return new Result(samples,
+                labels && samples > 0 ? (double) correctRef / samples : null,
+                labels && samples > 0 ? (double) correctCand / samples : null,
+                samples == 0 ? 0 : (double) agreeing / samples,
+                sqnrDb(signal, noise),
+                samples == 0 ? 0 : cosineSum / samples);
+    }
+
+    /** SQNR in dB; capped at 200 dB when the outputs are identical (JSON has no infinity). */
+    public static double sqnrDb(double signal, double noise) {
+        if (noise <= 0) {
+            return 200.0;
+        }
+        if (signal <= 0) {
+            return -200.0;
+        }
+        return Math.min(200.0, 10 * Math.log10(signal / noise));
+    }
+
+    private static int effective(OrtModel model, int requested) {
+        return model.hasDynamicBatch() ? requested : Math.toIntExact(model.fixedBatchSize().orElse(1));
+    }
+}
