@@ -1,13 +1,8 @@
 package dev.quantforge.artifact;
 
-import java.nio.file.Path;
 import java.util.UUID;
 
-import org.springframework.core.io.FileSystemResource;
 import org.springframework.core.io.Resource;
-import org.springframework.http.ContentDisposition;
-import org.springframework.http.HttpHeaders;
-import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -15,6 +10,7 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 import dev.quantforge.platform.ApiException;
+import dev.quantforge.platform.Downloads;
 import dev.quantforge.storage.BlobStore;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
@@ -42,12 +38,6 @@ public class ArtifactController {
     @Operation(summary = "Download an artifact's bytes")
     public ResponseEntity<Resource> content(@PathVariable UUID id) {
         ArtifactRepository.Artifact a = get(id);
-        Path file = blobs.pathOf(a.sha256());
-        return ResponseEntity.ok()
-                .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment().filename(a.name()).build().toString())
-                .header(HttpHeaders.ETAG, "\"" + a.sha256() + "\"")
-                .contentType(MediaType.APPLICATION_OCTET_STREAM)
-                .contentLength(a.sizeBytes())
-                .body(new FileSystemResource(file));
+        return Downloads.blob(blobs.pathOf(a.sha256()), a.name(), a.sha256(), a.sizeBytes());
     }
 }

@@ -3,10 +3,7 @@ package dev.quantforge.dataset;
 import java.io.IOException;
 import java.util.UUID;
 
-import org.springframework.core.io.FileSystemResource;
 import org.springframework.core.io.Resource;
-import org.springframework.http.ContentDisposition;
-import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -20,6 +17,7 @@ import org.springframework.web.bind.annotation.RequestPart;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.multipart.MultipartFile;
 
+import dev.quantforge.platform.Downloads;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.Paging;
 import io.swagger.v3.oas.annotations.Operation;
@@ -66,12 +64,7 @@ public class DatasetController {
     @Operation(summary = "Download the dataset's bytes (remote workers use this)")
     public ResponseEntity<Resource> content(@PathVariable UUID id) {
         DatasetEntity e = service.entity(id);
-        return ResponseEntity.ok()
-                .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment().filename(e.getName()).build().toString())
-                .header(HttpHeaders.ETAG, "\"" + e.getSha256() + "\"")
-                .contentType(MediaType.APPLICATION_OCTET_STREAM)
-                .contentLength(e.getSizeBytes())
-                .body(new FileSystemResource(service.file(e)));
+        return Downloads.blob(service.file(e), e.getName(), e.getSha256(), e.getSizeBytes());
     }
 
     @DeleteMapping("/{id}")

@@ -3,10 +3,7 @@ package dev.quantforge.model;
 import java.io.IOException;
 import java.util.UUID;
 
-import org.springframework.core.io.FileSystemResource;
 import org.springframework.core.io.Resource;
-import org.springframework.http.ContentDisposition;
-import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -20,6 +17,7 @@ import org.springframework.web.bind.annotation.RequestPart;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.multipart.MultipartFile;
 
+import dev.quantforge.platform.Downloads;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.Paging;
 import dev.quantforge.storage.BlobStore;
@@ -73,12 +71,7 @@ public class ModelController {
     public ResponseEntity<Resource> content(@PathVariable UUID id) {
         ModelEntity e = service.entity(id);
         String filename = e.getName().endsWith(".onnx") ? e.getName() : e.getName() + ".onnx";
-        return ResponseEntity.ok()
-                .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment().filename(filename).build().toString())
-                .header(HttpHeaders.ETAG, "\"" + e.getSha256() + "\"")
-                .contentType(MediaType.APPLICATION_OCTET_STREAM)
-                .contentLength(e.getSizeBytes())
-                .body(new FileSystemResource(blobs.pathOf(e.getSha256())));
+        return Downloads.blob(blobs.pathOf(e.getSha256()), filename, e.getSha256(), e.getSizeBytes());
     }
 
     @DeleteMapping("/{id}")
