@@ -54,7 +54,7 @@ create table job (
     finished_at            timestamptz,
     updated_at             timestamptz not null default now()
 );
-create index job_claim_idx on job (priority desc, created_at) where state = 'queued';
+create index job_claim_idx on job (priority desc, created_at, id) where state = 'queued';
 create index job_lease_idx on job (lease_expires_at) where state = 'running';
 create index job_model_idx on job (model_id);
 

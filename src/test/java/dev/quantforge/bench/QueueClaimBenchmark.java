@@ -191,7 +191,8 @@ class QueueClaimBenchmark {
         r.put("ratio_claim_complete_8_vs_1", cycle8.perSecond() / cycle1.perSecond());
 
         // the same 8-claimer drain when every job has the same created_at (all enqueued in one
-        // transaction): ORDER BY priority, created_at, id cannot stop after the first index row
+        // transaction): job_claim_idx covers the whole ORDER BY (priority, created_at, id), so the
+        // claim still reads one index row instead of sorting the queue
         insertMultiRow("now()");
         r.put("plan_same_created_at", explainClaim());
         Run same8 = drain(8, false);
@@ -199,16 +200,6 @@ class QueueClaimBenchmark {
         r.put("claim_8_claimers_same_created_at_per_s", same8.perSecond());
         r.put("ratio_claim_8_distinct_vs_same_created_at", claim8.perSecond() / same8.perSecond());
 
-        // experiment, NOT the shipped schema: an index that matches the whole ORDER BY
-        jdbc.sql("create index bench_job_claim_full_idx on job (priority desc, created_at, id) where state = 'queued'").update();
-        insertMultiRow("now()");
-        r.put("plan_same_created_at_with_full_index", explainClaim());
-        Run fixed8 = drain(8, false);
-        r.put("claim_8_claimers_same_created_at_with_full_index_per_s", fixed8.perSecond());
-        insertMultiRow("clock_timestamp()");
-        Run fixedDistinct8 = drain(8, false);
-        r.put("claim_8_claimers_distinct_created_at_with_full_index_per_s", fixedDistinct8.perSecond());
-        jdbc.sql("drop index bench_job_claim_full_idx").update();
         r.write();
 
         assertThat(claim8.perSecond()).as("goal: >= 1000 claims/s with 8 claimers (reported, not a hard gate)").isPositive();
