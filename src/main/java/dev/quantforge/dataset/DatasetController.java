@@ -43,7 +43,7 @@ public class DatasetController {
                                               @RequestParam(required = false) String name,
                                               @RequestParam(required = false) String format,
                                               @RequestParam(required = false) String preprocessing) throws IOException {
-        DatasetService.Uploaded u = service.upload(file.getInputStream(), name, file.getOriginalFilename(), format, preprocessing);
+        DatasetService.Uploaded u = service.upload(file, name, format, preprocessing);
         return ResponseEntity.status(u.created() ? HttpStatus.CREATED : HttpStatus.OK).body(u.dataset());
     }
 

@@ -1,7 +1,6 @@
 package dev.quantforge.dataset;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -65,10 +64,16 @@ public class DatasetService {
      * Streams the upload to a temp file, reads it through once to validate it (a truncated or
      * malformed file is refused here, not in a job), and stores it. Nothing is kept on failure.
      */
-    public Uploaded upload(InputStream in, String name, String originalFilename, String formatName, String preprocessingJson) throws IOException {
+    public Uploaded upload(org.springframework.web.multipart.MultipartFile part, String name, String formatName,
+                           String preprocessingJson) throws IOException {
         DatasetFormat format = parseFormat(formatName);
         Preprocessing pre = parsePreprocessing(preprocessingJson);
-        try (BlobStore.Staged staged = blobs.stage(in, props.upload().maxBytes())) {
+        return register(blobs.stage(part, props.upload().maxBytes()), name, part.getOriginalFilename(), format, pre);
+    }
+
+    private Uploaded register(BlobStore.Staged staging, String name, String originalFilename, DatasetFormat format,
+                              Preprocessing pre) throws IOException {
+        try (BlobStore.Staged staged = staging) {
             if (staged.size() == 0) {
                 throw ApiException.badRequest("the upload is empty; send the dataset file as the part 'file'");
             }

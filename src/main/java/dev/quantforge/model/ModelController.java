@@ -44,7 +44,7 @@ public class ModelController {
     public ResponseEntity<ModelView> upload(@RequestPart("file") MultipartFile file,
                                             @RequestParam(required = false) String name) throws IOException {
         String n = name != null ? name : stripExtension(file.getOriginalFilename());
-        return respond(service.upload(file.getInputStream(), n));
+        return respond(service.upload(file, n));
     }
 
     @PostMapping(consumes = MediaType.APPLICATION_OCTET_STREAM_VALUE)

@@ -56,7 +56,16 @@ public class ModelService {
      * under its sha256. Identical bytes return the existing model. Invalid models leave nothing.
      */
     public Uploaded upload(InputStream in, String name) throws IOException {
-        try (BlobStore.Staged staged = blobs.stage(in, props.upload().maxBytes())) {
+        return register(blobs.stage(in, props.upload().maxBytes()), name);
+    }
+
+    /** As {@link #upload(InputStream, String)} for a multipart part already on disk (moved, not copied). */
+    public Uploaded upload(org.springframework.web.multipart.MultipartFile part, String name) throws IOException {
+        return register(blobs.stage(part, props.upload().maxBytes()), name);
+    }
+
+    private Uploaded register(BlobStore.Staged staging, String name) throws IOException {
+        try (BlobStore.Staged staged = staging) {
             if (staged.size() == 0) {
                 throw ApiException.badRequest("the upload is empty; send the .onnx file as the part 'file' or as the request body");
             }

@@ -131,6 +131,39 @@ public class BlobStore {
         return new Staged(file, HexFormat.of().formatHex(digest.digest()), total);
     }
 
+    /**
+     * Stages a multipart upload that the servlet container already wrote to disk: the part file is
+     * moved (renamed when on the same filesystem) rather than copied, then hashed in one read.
+     */
+    public Staged stage(org.springframework.web.multipart.MultipartFile part, long maxBytes) throws IOException {
+        if (part.getSize() > maxBytes) {
+            throw new UploadTooLargeException("the upload is larger than the limit of " + maxBytes
+                    + " bytes (QF_UPLOAD_MAX_BYTES); upload a smaller file or raise the limit");
+        }
+        Path file = Files.createTempFile(tmp, "upload-", ".part");
+        boolean ok = false;
+        try {
+            Files.delete(file);
+            part.transferTo(file.toFile());
+            MessageDigest digest = sha256Digest();
+            long total = 0;
+            try (InputStream in = Files.newInputStream(file)) {
+                byte[] buf = new byte[64 * 1024];
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    digest.update(buf, 0, n);
+                    total += n;
+                }
+            }
+            ok = true;
+            return new Staged(file, HexFormat.of().formatHex(digest.digest()), total);
+        } finally {
+            if (!ok) {
+                Files.deleteIfExists(file);
+            }
+        }
+    }
+
     /** Stores a file produced by the service itself (an artifact); returns its sha256. */
     public String putFile(Path source) throws IOException {
         try (InputStream in = Files.newInputStream(source); Staged staged = stage(in, Long.MAX_VALUE)) {
