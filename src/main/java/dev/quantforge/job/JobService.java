@@ -119,6 +119,12 @@ public class JobService {
             throw ApiException.invalid(errors);
         }
         ModelEntity model = models.find(modelId).orElseThrow(() -> ApiException.notFound("model", modelId));
+        if (spec.needsQuantizableNodes() && models.summary(model).quantizableNodes().isEmpty()) {
+            String msg = "model " + model.getId() + " (" + model.getName() + ") has no quantizable nodes (Conv, ConvTranspose, Gemm, "
+                    + "MatMul); its op types are " + models.summary(model).opTypes().keySet() + ", so there is nothing to quantize";
+            throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST, "Nothing to quantize", msg,
+                    List.of(new FieldError("modelId", msg)));
+        }
         for (Map.Entry<JobTypeSpec.DatasetRole, UUID> e : datasetIds.entrySet()) {
             DatasetEntity ds = datasets.find(e.getValue()).orElseThrow(() -> ApiException.notFound("dataset", e.getValue()));
             if (spec.labelledDatasets().contains(e.getKey()) && !ds.isHasLabels()) {

@@ -28,6 +28,11 @@ public interface JobTypeSpec {
         return Set.of();
     }
 
+    /** True when the job quantizes: a model without quantizable nodes is refused at submission. */
+    default boolean needsQuantizableNodes() {
+        return false;
+    }
+
     /** Dataset roles whose dataset must carry labels (e.g. the evaluation set of a top-1 evaluation). */
     default Set<DatasetRole> labelledDatasets() {
         return Set.of();
