@@ -53,6 +53,7 @@ class QdqEndToEndTest {
         QdqPlan plan = QdqPlanner.plan(fp32, settings);
         QdqModel qdq = QdqWriter.write(fp32, plan, ranges, settings);
         Map<String, Integer> fused = OrtFusionCheck.fusedOps(qdq.model());
+        // Diagnostic (-DargLine=-Dqdq.basic=true): the same QDQ model without ORT fusion (fake-quant in float).
         if (Boolean.getBoolean("qdq.basic")) {
             try (var m = dev.quantforge.quant.runtime.OrtModel.load(QdqTestSupport.save(qdq.model(), "b"), 1, ai.onnxruntime.OrtSession.SessionOptions.OptLevel.BASIC_OPT)) {
                 System.out.println("[qdq] BASIC " + label + " " + type + " " + new dev.quantforge.quant.eval.Evaluator().evaluateTop1(m, data, dev.quantforge.quant.data.InputBinding.bind(m.inputs(), data.tensors()), batch, Long.MAX_VALUE, dev.quantforge.quant.progress.Progress.NONE));
