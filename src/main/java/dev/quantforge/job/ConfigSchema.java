@@ -138,6 +138,42 @@ public final class ConfigSchema {
         return this;
     }
 
+    /** A string (free text, e.g. an id); {@code maxLength} guards against abuse. */
+    public ConfigSchema stringField(String name, String dflt, int maxLength) {
+        fields.put(name, (path, value, errors) -> {
+            if (value == null || value.isNull()) {
+                return dflt == null ? null : JsonNodeFactory.instance.stringNode(dflt);
+            }
+            if (!value.isString() || value.stringValue().length() > maxLength) {
+                errors.add(new FieldError(path, "must be a string of at most " + maxLength + " characters"));
+                return null;
+            }
+            return value;
+        });
+        return this;
+    }
+
+    /** A list of objects, each validated by {@code item} (default empty). */
+    public ConfigSchema objectListField(String name, Consumer<ConfigSchema> item) {
+        ConfigSchema itemSchema = new ConfigSchema();
+        item.accept(itemSchema);
+        fields.put(name, (path, value, errors) -> {
+            if (value == null || value.isNull()) {
+                return JsonNodeFactory.instance.arrayNode();
+            }
+            if (!value.isArray()) {
+                errors.add(new FieldError(path, "must be a list of objects"));
+                return null;
+            }
+            var out = JsonNodeFactory.instance.arrayNode();
+            for (int i = 0; i < value.size(); i++) {
+                out.add(itemSchema.apply(path + "[" + i + "]", value.get(i), errors));
+            }
+            return out;
+        });
+        return this;
+    }
+
     /** A value this schema does not interpret (validated elsewhere); kept as given. */
     public ConfigSchema anyField(String name) {
         fields.put(name, (path, value, errors) -> value);
