@@ -91,6 +91,31 @@ public final class OrtModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Loads a serialized model held in memory (e.g. a model rewritten by the engine), so no
+     * temporary file is needed.
+     *
+     * @param intraOpThreads threads for one operator; {@link #DEFAULT_THREADS} (0) lets ONNX Runtime decide
+     */
+    public static OrtModel load(byte[] modelBytes, int intraOpThreads, OrtSession.SessionOptions.OptLevel optLevel) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setOptimizationLevel(optLevel);
+            if (intraOpThreads > 0) {
+                options.setIntraOpNumThreads(intraOpThreads);
+            }
+            OrtSession session = env.createSession(modelBytes, options);
+            try {
+                return new OrtModel(env, session, intraOpThreads);
+            } catch (RuntimeException | OrtException e) {
+                session.close();
+                throw e;
+            }
+        } catch (OrtException e) {
+            throw new DataFormatException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
+        }
+    }
+
     /** Model inputs as ONNX Runtime sees them (initializers excluded); symbolic dims by name, else null. */
     public List<TensorInfo> inputs() {
         return List.copyOf(inputs);

@@ -1,0 +1,257 @@
+package dev.quantforge.quant.calib;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.quantforge.quant.data.Batch;
+import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.data.ElementType;
+import dev.quantforge.quant.data.SampleSource;
+import dev.quantforge.quant.data.TensorInfo;
+import dev.quantforge.quant.progress.Progress;
+import dev.quantforge.quant.runtime.OrtModel;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The one streaming calibration pass: exposes the tensors to calibrate as extra graph outputs,
+ * runs the FP32 model over the calibration samples batch by batch in ONNX Runtime and adds every
+ * value to that tensor's {@link TensorHistogram}. Only the histograms are kept, so memory does not
+ * depend on the number of samples (per batch, the outputs of that batch are held briefly).
+ *
+ * <p>Tensors that are graph inputs are histogrammed from the feeds. The session uses ONNX
+ * Runtime's BASIC optimizations (constant folding, redundant-node elimination), which never
+ * remove a graph output, so every requested tensor keeps its FP32 value.
+ */
+public final class ActivationCollector {
+
+    public static final String PHASE = "calibrate";
+    private static final int FLOAT = OnnxMl.TensorProto.DataType.FLOAT_VALUE;
+
+    /**
+     * @param model       the model to calibrate (not modified)
+     * @param tensorNames float tensors to calibrate: node outputs or graph inputs
+     * @param binding     model input name → dataset tensor name ({@code InputBinding.bind})
+     * @param batchSize   samples per run when the model takes a dynamic batch; fixed-batch models run in
+     *                    chunks of their batch
+     * @param maxSamples  calibrate on at most this many samples from the start of the dataset
+     * @param bins        histogram bins (even, see {@link TensorHistogram})
+     * @return tensor name → histogram, in the order of {@code tensorNames}
+     * @throws DataFormatException when a tensor does not exist or is not float, or when the input data
+     *                             or an activation holds NaN / Inf
+     * @throws dev.quantforge.quant.progress.CancelledException when {@code progress} says stop
+     */
+    public Map<String, TensorHistogram> collect(OnnxMl.ModelProto model, List<String> tensorNames, SampleSource data,
+                                                Map<String, String> binding, int batchSize, long maxSamples, int bins,
+                                                Progress progress) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be >= 1, was " + batchSize);
+        }
+        new TensorHistogram(bins); // validates bins before any work
+        Set<String> names = new LinkedHashSet<>(tensorNames);
+        Set<String> graphInputs = graphInputNames(model.getGraph());
+        OnnxMl.ModelProto withOutputs = withOutputs(model, names);
+
+        Map<String, TensorHistogram> histograms = new LinkedHashMap<>();
+        names.forEach(n -> histograms.put(n, new TensorHistogram(bins)));
+        List<String> fromOutputs = names.stream().filter(n -> !graphInputs.contains(n)).toList();
+        Set<String> fetch = new LinkedHashSet<>(fromOutputs);
+
+        long total = Math.min(maxSamples, data.sampleCount());
+        progress.update(0, PHASE, "0/" + total + " samples");
+        try (OrtModel ort = OrtModel.load(withOutputs.toByteArray(), OrtModel.DEFAULT_THREADS,
+                OrtSession.SessionOptions.OptLevel.BASIC_OPT)) {
+            for (String n : names) {
+                if (graphInputs.contains(n)) {
+                    TensorInfo input = ort.inputs().stream().filter(i -> i.name().equals(n)).findFirst().orElseThrow();
+                    if (input.elementType() != ElementType.FLOAT32) {
+                        throw new DataFormatException("tensor '" + n + "' is a " + input.elementType().apiName()
+                                + " model input; only float32 tensors can be calibrated");
+                    }
+                }
+            }
+            int chunk = ort.hasDynamicBatch() ? batchSize : Math.toIntExact(ort.fixedBatchSize().orElse(1));
+            Map<String, String> datasetTensorOf = new HashMap<>(binding);
+            long samples = 0;
+            float[] scratch = new float[0];
+            try (SampleSource.BatchIterator batches = data.batches(chunk, total)) {
+                while (batches.hasNext()) {
+                    Batch batch = batches.next();
+                    if (!ort.hasDynamicBatch() && batch.size() % chunk != 0) {
+                        throw new DataFormatException("the model has a fixed batch of " + chunk + "; the last "
+                                + batch.size() + " of " + total + " calibration samples do not fill a batch "
+                                + "(use a sample count that is a multiple of " + chunk + ")");
+                    }
+                    for (int from = 0; from < batch.size(); from += chunk) {
+                        int n = Math.min(chunk, batch.size() - from);
+                        long firstSample = batch.firstSample() + from;
+                        Map<String, OnnxTensor> feeds = ort.createFeeds(batch, binding, from, n);
+                        try {
+                            for (Map.Entry<String, OnnxTensor> feed : feeds.entrySet()) {
+                                if (feed.getValue().getInfo().type != ai.onnxruntime.OnnxJavaType.FLOAT) {
+                                    continue;
+                                }
+                                FloatBuffer buffer = feed.getValue().getFloatBuffer();
+                                int length = buffer.remaining();
+                                scratch = floats(buffer, scratch);
+                                TensorHistogram h = histograms.get(feed.getKey());
+                                int bad = h != null ? h.add(scratch, 0, length) : countNonFinite(scratch, length);
+                                if (bad > 0) {
+                                    throw nonFinite("calibration data has", "model input '" + feed.getKey()
+                                            + "' (dataset tensor '" + datasetTensorOf.get(feed.getKey()) + "')",
+                                            scratch, length, n, firstSample);
+                                }
+                            }
+                            if (!fetch.isEmpty()) {
+                                try (OrtSession.Result result = ort.session().run(feeds, fetch)) {
+                                    for (String name : fromOutputs) {
+                                        Optional<OnnxValue> value = result.get(name);
+                                        if (value.isEmpty() || !(value.get() instanceof OnnxTensor tensor)) {
+                                            throw new DataFormatException("tensor '" + name + "' is not a tensor output");
+                                        }
+                                        if (tensor.getInfo().type != ai.onnxruntime.OnnxJavaType.FLOAT) {
+                                            throw new DataFormatException("tensor '" + name + "' is "
+                                                    + tensor.getInfo().type + "; only float32 tensors can be calibrated");
+                                        }
+                                        FloatBuffer buffer = tensor.getFloatBuffer();
+                                        int length = buffer.remaining();
+                                        scratch = floats(buffer, scratch);
+                                        if (histograms.get(name).add(scratch, 0, length) > 0) {
+                                            throw nonFinite("calibration data produces", "tensor '" + name + "'",
+                                                    scratch, length, n, firstSample);
+                                        }
+                                    }
+                                } catch (OrtException e) {
+                                    throw new DataFormatException("ONNX Runtime failed to run the model: " + e.getMessage(), e);
+                                }
+                            }
+                        } finally {
+                            OnnxValue.close(feeds);
+                        }
+                    }
+                    samples += batch.size();
+                    progress.update(total == 0 ? 1.0 : (double) samples / total, PHASE, samples + "/" + total + " samples");
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the calibration dataset", e);
+            }
+        }
+        return histograms;
+    }
+
+    /** Copies the buffer into {@code scratch} (grown when too small) and returns it. */
+    private static float[] floats(FloatBuffer buffer, float[] scratch) {
+        int n = buffer.remaining();
+        float[] out = scratch.length >= n ? scratch : new float[n];
+        buffer.duplicate().get(out, 0, n);
+        return out;
+    }
+
+    private static int countNonFinite(float[] values, int length) {
+        int bad = 0;
+        for (int i = 0; i < length; i++) {
+            if (!Float.isFinite(values[i])) {
+                bad++;
+            }
+        }
+        return bad;
+    }
+
+    private static DataFormatException nonFinite(String verb, String what, float[] values, int length, int samples,
+                                                 long firstSample) {
+        int index = 0;
+        while (index < length && Float.isFinite(values[index])) {
+            index++;
+        }
+        float bad = values[index];
+        String kind = Float.isNaN(bad) ? "NaN" : bad > 0 ? "+Inf" : "-Inf";
+        long sample = length % samples == 0 ? firstSample + index / (length / samples) : firstSample;
+        return new DataFormatException(verb + " " + kind + " in " + what + " at sample " + sample
+                + "; check the input preprocessing");
+    }
+
+    /** Graph input names that are not initializers. */
+    static Set<String> graphInputNames(OnnxMl.GraphProto graph) {
+        Set<String> initializers = new HashSet<>();
+        graph.getInitializerList().forEach(t -> initializers.add(t.getName()));
+        Set<String> inputs = new LinkedHashSet<>();
+        for (OnnxMl.ValueInfoProto input : graph.getInputList()) {
+            if (!initializers.contains(input.getName())) {
+                inputs.add(input.getName());
+            }
+        }
+        return inputs;
+    }
+
+    /**
+     * A copy of the model in which every requested node output is also a graph output (a
+     * ValueInfoProto with elem_type FLOAT and no shape, unless it is already an output).
+     *
+     * @throws DataFormatException when a name is not a node output or graph input, is a weight, or is
+     *                             declared with a non-float type
+     */
+    public static OnnxMl.ModelProto withOutputs(OnnxMl.ModelProto model, Set<String> tensorNames) {
+        OnnxMl.GraphProto graph = model.getGraph();
+        Set<String> initializers = new HashSet<>();
+        graph.getInitializerList().forEach(t -> initializers.add(t.getName()));
+        Set<String> inputs = graphInputNames(graph);
+        Set<String> nodeOutputs = new HashSet<>();
+        graph.getNodeList().forEach(node -> nodeOutputs.addAll(node.getOutputList()));
+        Set<String> outputs = new HashSet<>();
+        graph.getOutputList().forEach(o -> outputs.add(o.getName()));
+        Map<String, Integer> declaredTypes = new HashMap<>();
+        List<OnnxMl.ValueInfoProto> declared = new ArrayList<>(graph.getValueInfoList());
+        declared.addAll(graph.getOutputList());
+        for (OnnxMl.ValueInfoProto v : declared) {
+            if (v.getType().hasTensorType()) {
+                declaredTypes.put(v.getName(), v.getType().getTensorType().getElemType());
+            }
+        }
+
+        OnnxMl.GraphProto.Builder builder = graph.toBuilder();
+        List<String> unknown = new ArrayList<>();
+        for (String name : tensorNames) {
+            if (inputs.contains(name)) {
+                continue;
+            }
+            if (initializers.contains(name)) {
+                throw new DataFormatException("tensor '" + name + "' is a weight (initializer); weights are "
+                        + "calibrated from their values, not from the calibration data");
+            }
+            if (!nodeOutputs.contains(name)) {
+                unknown.add(name);
+                continue;
+            }
+            Integer type = declaredTypes.get(name);
+            if (type != null && type != 0 && type != FLOAT) {
+                throw new DataFormatException("tensor '" + name + "' has ONNX element type " + type
+                        + "; only float32 tensors can be calibrated");
+            }
+            if (!outputs.contains(name)) {
+                builder.addOutput(OnnxMl.ValueInfoProto.newBuilder().setName(name)
+                        .setType(OnnxMl.TypeProto.newBuilder().setTensorType(
+                                OnnxMl.TypeProto.Tensor.newBuilder().setElemType(FLOAT))));
+                outputs.add(name);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new DataFormatException("the model has no tensor named " + String.join(", ",
+                    unknown.stream().map(n -> "'" + n + "'").toList())
+                    + " (calibrate node outputs or graph inputs, by the names in the ONNX graph)");
+        }
+        return model.toBuilder().setGraph(builder).build();
+    }
+}
