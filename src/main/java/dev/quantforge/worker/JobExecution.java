@@ -38,6 +38,12 @@ public interface JobExecution {
 
     void log(String message);
 
+    /**
+     * A file another job of the same model produced (e.g. its {@code histograms}), as a local file;
+     * empty when that job has no artifact of this kind.
+     */
+    Optional<Path> artifactOf(UUID jobId, String kind) throws IOException;
+
     /** A scratch directory for this attempt (deleted after the job). */
     Path workDir();
 

@@ -33,9 +33,11 @@ final class LocalJobExecution implements JobExecution {
     private final JobLogRepository logs;
     private final LiveProgress progress;
     private final Path workDir;
+    private final dev.quantforge.artifact.ArtifactRepository artifacts;
 
     LocalJobExecution(JobRecord job, ObjectMapper json, ModelService models, DatasetService datasets, BlobStore blobs,
-                      JobLogRepository logs, LiveProgress progress, Path workDir) {
+                      dev.quantforge.artifact.ArtifactRepository artifacts, JobLogRepository logs, LiveProgress progress, Path workDir) {
+        this.artifacts = artifacts;
         this.job = job;
         this.config = json.readTree(job.configJson());
         this.models = models;
@@ -125,6 +127,12 @@ final class LocalJobExecution implements JobExecution {
     @Override
     public void log(String message) {
         logs.append(job.id(), "INFO", message);
+    }
+
+    @Override
+    public Optional<Path> artifactOf(UUID otherJobId, String kind) {
+        return artifacts.forJob(otherJobId).stream().filter(a -> a.kind().equals(kind)).findFirst()
+                .map(a -> blobs.pathOf(a.sha256()));
     }
 
     @Override

@@ -53,6 +53,7 @@ public class LocalWorkerPool implements SmartLifecycle {
     private final BlobStore blobs;
     private final ObjectMapper json;
     private final MeterRegistry meters;
+    private final dev.quantforge.artifact.ArtifactRepository artifacts;
     private final Map<String, JobHandler> handlers;
     private final Map<UUID, LiveProgress> running = new ConcurrentHashMap<>();
 
@@ -64,7 +65,9 @@ public class LocalWorkerPool implements SmartLifecycle {
 
     public LocalWorkerPool(QfProperties props, JobRepository jobs, JobLogRepository logs, JobResults results,
                            WorkerRegistry registry, ModelService models, DatasetService datasets, BlobStore blobs,
-                           ObjectMapper json, MeterRegistry meters, List<JobHandler> handlers) {
+                           ObjectMapper json, MeterRegistry meters, dev.quantforge.artifact.ArtifactRepository artifacts,
+                           List<JobHandler> handlers) {
+        this.artifacts = artifacts;
         this.props = props;
         this.jobs = jobs;
         this.logs = logs;
@@ -145,7 +148,7 @@ public class LocalWorkerPool implements SmartLifecycle {
         try {
             workDir = Files.createTempDirectory(props.tmpDir(), "job-" + job.id() + "-");
             logs.append(job.id(), "INFO", "attempt " + job.attempts() + " of " + job.maxAttempts() + " started on worker " + owner);
-            LocalJobExecution exec = new LocalJobExecution(job, json, models, datasets, blobs, logs, progress, workDir);
+            LocalJobExecution exec = new LocalJobExecution(job, json, models, datasets, blobs, artifacts, logs, progress, workDir);
             AttemptRunner.Ended ended = AttemptRunner.run(handler, exec);
             outcomeTag = record(job, owner, ended);
         } catch (Exception e) {

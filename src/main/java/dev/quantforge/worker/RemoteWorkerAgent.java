@@ -408,6 +408,28 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         }
 
         @Override
+        public Optional<Path> artifactOf(UUID otherJobId, String kind) throws IOException {
+            try {
+                HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/jobs/" + otherJobId)).GET());
+                if (resp.statusCode() != 200) {
+                    return Optional.empty();
+                }
+                for (JsonNode a : json.readTree(resp.body()).path("artifacts")) {
+                    if (kind.equals(a.path("kind").asString())) {
+                        ObjectNode ref = JsonNodeFactory.instance.objectNode();
+                        ref.put("sha256", a.path("sha256").asString());
+                        ref.put("url", server + "/api/v1/artifacts/" + a.path("id").asString() + "/content");
+                        return Optional.of(download(ref));
+                    }
+                }
+                return Optional.empty();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
+
+        @Override
         public Path workDir() {
             return workDir;
         }
