@@ -43,6 +43,22 @@ public final class Api {
         return send(HttpRequest.newBuilder(uri(path)).GET());
     }
 
+    /** The raw bytes of a download. */
+    public byte[] getBytes(String path) {
+        try {
+            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(uri(path)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+            if (r.statusCode() != 200) {
+                throw new AssertionError("GET " + path + " → " + r.statusCode());
+            }
+            return r.body();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     public Res delete(String path) {
         return send(HttpRequest.newBuilder(uri(path)).DELETE());
     }

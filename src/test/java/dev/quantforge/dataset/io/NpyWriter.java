@@ -16,16 +16,16 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /** Test helper: writes .npy arrays (format 1.0, as numpy.save does) and zips (npz / image folders). */
-final class NpyWriter {
+public final class NpyWriter {
 
     private NpyWriter() {
     }
 
-    static byte[] npy(String descr, long[] shape, byte[] data) {
+    public static byte[] npy(String descr, long[] shape, byte[] data) {
         return npy(descr, false, shape, data, 1);
     }
 
-    static byte[] npy(String descr, boolean fortranOrder, long[] shape, byte[] data, int version) {
+    public static byte[] npy(String descr, boolean fortranOrder, long[] shape, byte[] data, int version) {
         String dims = Arrays.stream(shape).mapToObj(Long::toString).collect(Collectors.joining(", "));
         if (shape.length == 1) {
             dims += ",";
@@ -36,7 +36,7 @@ final class NpyWriter {
     }
 
     /** An .npy with a raw header dictionary text (padded so data starts at a multiple of 64). */
-    static byte[] npyWithHeader(String dict, byte[] data, int version) {
+    public static byte[] npyWithHeader(String dict, byte[] data, int version) {
         int lengthBytes = version == 1 ? 2 : 4;
         int prefix = 8 + lengthBytes;
         int total = prefix + dict.length() + 1;
@@ -56,7 +56,7 @@ final class NpyWriter {
         return out.toByteArray();
     }
 
-    static byte[] floats(ByteOrder order, float... values) {
+    public static byte[] floats(ByteOrder order, float... values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(order);
         for (float v : values) {
             b.putFloat(v);
@@ -64,7 +64,7 @@ final class NpyWriter {
         return b.array();
     }
 
-    static byte[] doubles(ByteOrder order, double... values) {
+    public static byte[] doubles(ByteOrder order, double... values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(order);
         for (double v : values) {
             b.putDouble(v);
@@ -72,7 +72,7 @@ final class NpyWriter {
         return b.array();
     }
 
-    static byte[] ints(ByteOrder order, int... values) {
+    public static byte[] ints(ByteOrder order, int... values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(order);
         for (int v : values) {
             b.putInt(v);
@@ -80,7 +80,7 @@ final class NpyWriter {
         return b.array();
     }
 
-    static byte[] longs(ByteOrder order, long... values) {
+    public static byte[] longs(ByteOrder order, long... values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(order);
         for (long v : values) {
             b.putLong(v);
@@ -88,7 +88,7 @@ final class NpyWriter {
         return b.array();
     }
 
-    static byte[] shorts(ByteOrder order, short... values) {
+    public static byte[] shorts(ByteOrder order, short... values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(order);
         for (short v : values) {
             b.putShort(v);
@@ -97,7 +97,7 @@ final class NpyWriter {
     }
 
     /** Writes a zip with the entries in map order; {@code stored} = no compression (as numpy.savez). */
-    static Path zip(Path file, Map<String, byte[]> entries, boolean stored) throws IOException {
+    public static Path zip(Path file, Map<String, byte[]> entries, boolean stored) throws IOException {
         try (OutputStream os = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(os)) {
             for (Map.Entry<String, byte[]> e : entries.entrySet()) {
                 ZipEntry entry = new ZipEntry(e.getKey());

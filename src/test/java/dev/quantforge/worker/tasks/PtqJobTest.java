@@ -1,0 +1,178 @@
+package dev.quantforge.worker.tasks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+import org.junit.jupiter.api.Test;
+
+import tools.jackson.databind.JsonNode;
+
+import dev.quantforge.dataset.io.NpyWriter;
+import dev.quantforge.testsupport.Api;
+import dev.quantforge.testsupport.ServiceTest;
+import dev.quantforge.testsupport.SharedData;
+
+/** The ptq job end to end on the real shared models: QDQ INT8 models ONNX Runtime fuses, measured side by side with FP32. */
+class PtqJobTest extends ServiceTest {
+
+    static final List<String> CIFAR_CLASSES = List.of("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck");
+    static final String CIFAR_PRE = "{\"scale\":0.00392156862745098,\"mean\":[0.485,0.456,0.406],\"std\":[0.229,0.224,0.225]}";
+
+    private String upload(String path, Path file, Map<String, String> fields) {
+        Api.Res r = api().upload(path, file, fields);
+        assertThat(r.status()).as(r.body()).isIn(200, 201);
+        return r.json().path("id").asString();
+    }
+
+    private JsonNode runPtq(Map<String, Object> body) {
+        Api.Res r = api().postJson("/api/v1/jobs", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        JsonNode done = api().awaitJob(r.json().path("id").asString(), Duration.ofMinutes(5));
+        assertThat(done.path("state").asString()).as(done.toString()).isEqualTo("succeeded");
+        return done;
+    }
+
+    @Test
+    void mnist8QuantizesWithinAThirdOfAPointAndOnnxRuntimeFusesIt() throws Exception {
+        String model = upload("/api/v1/models", SharedData.file("mnist/mnist-8.onnx"), Map.of());
+        String calib = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of());
+        String eval = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-eval.npz"), Map.of());
+        JsonNode job = runPtq(Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", calib, "evaluationDatasetId", eval,
+                "config", Map.of("calibration", Map.of("maxSamples", 1000), "benchmark", Map.of("iterations", 50))));
+        JsonNode r = job.path("result");
+        assertThat(r.path("fp32").path("top1").asDouble()).isEqualTo(0.9805);
+        assertThat(r.path("quantized").path("top1").asDouble()).isGreaterThanOrEqualTo(0.9805 - 0.003);
+        assertThat(r.path("quantized").path("agreement").asDouble()).isGreaterThan(0.99);
+        assertThat(r.path("quantized").path("sqnrDb").asDouble()).isGreaterThan(20);
+        assertThat(r.path("quantizedNodes").asInt()).isEqualTo(3);
+        assertThat(r.path("fusedInt8Kernels").asInt()).isGreaterThanOrEqualTo(3);
+        assertThat(r.path("optimizedGraphOps").has("QLinearConv")).isTrue();
+        assertThat(r.path("preparation").toString()).contains("opset 8");
+        assertThat(r.path("fp32").path("latencyMs").path("p50").asDouble()).isPositive();
+        assertThat(r.path("quantized").path("latencyMs").path("p50").asDouble()).isPositive();
+
+        // the report: one row per quantizable node with its calibrator, amax, scale and SQNR
+        JsonNode report = api().get("/api/v1/reports/" + r.path("reportId").asString()).json();
+        assertThat(report.path("layers").size()).isEqualTo(3);
+        JsonNode first = report.path("layers").get(0);
+        assertThat(first.path("quantized").asBoolean()).isTrue();
+        assertThat(first.path("activationCalibrator").asString()).isEqualTo("entropy");
+        assertThat(first.path("amax").asDouble()).isPositive();
+        assertThat(first.path("weightGranularity").asString()).isEqualTo("per_channel");
+        assertThat(report.path("metrics").path("accuracyDrop").isNumber()).isTrue();
+        assertThat(report.path("config").path("precision").asString()).isEqualTo("int8");
+
+        // the quantized model is an artifact a user downloads and runs
+        String artifact = r.path("quantizedModelArtifactId").asString();
+        Api.Res bytes = api().get("/api/v1/artifacts/" + artifact + "/content");
+        assertThat(bytes.status()).isEqualTo(200);
+        JsonNode uploadedBack = api().postRaw("/api/v1/models?name=mnist8-int8", api().getBytes("/api/v1/artifacts/" + artifact + "/content")).json();
+        assertThat(uploadedBack.path("opTypes").has("QuantizeLinear")).as(uploadedBack.toString()).isTrue();
+
+        // a later job reuses the histograms with another calibrator: no new calibration pass
+        JsonNode again = runPtq(Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", calib, "evaluationDatasetId", eval,
+                "config", Map.of("activations", Map.of("calibrator", "percentile"),
+                        "calibration", Map.of("fromJobId", job.path("id").asString()), "benchmark", Map.of("iterations", 10))));
+        assertThat(api().get("/api/v1/jobs/" + again.path("id").asString() + "/logs").body()).contains("reusing the histograms");
+        assertThat(again.path("result").path("calibrator").asString()).isEqualTo("percentile");
+        assertThat(again.path("result").path("quantized").path("top1").asDouble()).isGreaterThan(0.97);
+    }
+
+    @Test
+    void tribuoCnnOnRawPixelsWithinAThirdOfAPoint() {
+        String model = upload("/api/v1/models", SharedData.file("mnist/tribuo-pytorch_cnn_mnist.onnx"), Map.of());
+        String calib = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of("preprocessing", "{\"scale\":255}"));
+        String eval = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-eval.npz"), Map.of("preprocessing", "{\"scale\":255}"));
+        JsonNode job = runPtq(Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", calib, "evaluationDatasetId", eval,
+                "config", Map.of("calibration", Map.of("maxSamples", 1000), "benchmark", Map.of("iterations", 30, "batchSize", 8))));
+        JsonNode r = job.path("result");
+        assertThat(r.path("fp32").path("top1").asDouble()).isEqualTo(0.983);
+        assertThat(r.path("quantized").path("top1").asDouble()).isGreaterThanOrEqualTo(0.983 - 0.003);
+        assertThat(r.path("fusedInt8Kernels").asInt()).isGreaterThanOrEqualTo(3);
+    }
+
+    static byte[] cifarZip(int from, int to) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            for (String cls : CIFAR_CLASSES) {
+                for (int i = from; i < to; i++) {
+                    String name = String.format("%04d.jpg", i);
+                    zip.putNextEntry(new ZipEntry(cls + "/" + name));
+                    zip.write(Files.readAllBytes(SharedData.file("cifar10-mlperftiny-ic/test-jpeg/" + cls + "/" + name)));
+                    zip.closeEntry();
+                }
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    @Test
+    void cifarNetWithTheBestCalibratorWithinOneAndAHalfPoints() throws Exception {
+        String model = upload("/api/v1/models", SharedData.file("cifar10-mlperftiny-ic/model_ic.onnx"), Map.of());
+        String calib = api().upload("/api/v1/datasets", "calib-0900-0999.zip", cifarZip(900, 1000), Map.of("preprocessing", CIFAR_PRE))
+                .json().path("id").asString();
+        String eval = api().upload("/api/v1/datasets", "eval-0000-0199.zip", cifarZip(0, 200), Map.of("preprocessing", CIFAR_PRE))
+                .json().path("id").asString();
+        JsonNode job = runPtq(Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", calib, "evaluationDatasetId", eval,
+                "config", Map.of("calibration", Map.of("maxSamples", 1000, "compareCalibrators", true),
+                        "benchmark", Map.of("iterations", 30, "batchSize", 8))));
+        JsonNode r = job.path("result");
+        double fp32 = r.path("fp32").path("top1").asDouble();
+        assertThat(fp32).isBetween(0.77, 0.81);
+        assertThat(r.path("quantized").path("top1").asDouble()).isGreaterThanOrEqualTo(fp32 - 0.015);
+        assertThat(r.path("preparation").toString()).contains("folded 26 BatchNormalization");
+        assertThat(r.path("quantizedNodes").asInt()).isGreaterThanOrEqualTo(27);
+        assertThat(r.path("optimizedGraphOps").has("QLinearConv")).isTrue();
+        // every calibrator's result, so users can compare
+        assertThat(r.path("calibrators").size()).isEqualTo(5);
+        assertThat(r.path("calibrators").toString()).contains("\"max\"").contains("\"percentile\"").contains("\"entropy\"").contains("\"mse\"");
+        assertThat(job.path("reportIds").size()).as("FP32 + one per calibrator").isEqualTo(6);
+    }
+
+    @Test
+    void modelWithoutQuantizableOpsIsRefusedAtSubmission() {
+        String skl = upload("/api/v1/models", SharedData.file("mnist/tribuo-skl_lr_mnist.onnx"), Map.of());
+        String calib = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of());
+        Api.Res r = api().postJson("/api/v1/jobs", Map.of("type", "ptq", "modelId", skl, "calibrationDatasetId", calib));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.detail()).contains("no quantizable nodes");
+    }
+
+    @Test
+    void calibrationDataThatDoesNotFitIsRefusedAtSubmission() throws Exception {
+        String cifar = upload("/api/v1/models", SharedData.file("cifar10-mlperftiny-ic/model_ic.onnx"), Map.of());
+        String mnist = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of());
+        Api.Res r = api().postJson("/api/v1/jobs", Map.of("type", "ptq", "modelId", cifar, "calibrationDatasetId", mnist));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.json().path("errors").get(0).path("field").asString()).isEqualTo("calibrationDatasetId");
+        Api.Res badCfg = api().postJson("/api/v1/jobs", Map.of("type", "ptq", "modelId", cifar, "calibrationDatasetId", mnist,
+                "config", Map.of("activations", Map.of("calibrator", "magic"))));
+        assertThat(badCfg.status()).isEqualTo(400);
+        assertThat(badCfg.json().path("errors").get(0).path("field").asString()).isEqualTo("config.activations.calibrator");
+    }
+
+    @Test
+    void nanInTheCalibrationDataFailsNamingTheTensor(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        String model = upload("/api/v1/models", SharedData.file("mnist/mnist-8.onnx"), Map.of());
+        float[] pixels = new float[4 * 28 * 28];
+        pixels[2 * 784 + 100] = Float.NaN;
+        Path npz = NpyWriter.zip(tmp.resolve("nan.npz"),
+                Map.of("Input3.npy", NpyWriter.npy("<f4", new long[]{4, 1, 28, 28}, NpyWriter.floats(ByteOrder.LITTLE_ENDIAN, pixels))), false);
+        String calib = upload("/api/v1/datasets", npz, Map.of());
+        Api.Res r = api().postJson("/api/v1/jobs", Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", calib));
+        JsonNode done = api().awaitJob(r.json().path("id").asString(), Duration.ofMinutes(2));
+        assertThat(done.path("state").asString()).isEqualTo("failed");
+        assertThat(done.path("error").path("message").asString()).contains("NaN").contains("Input3");
+        assertThat(done.path("attempts").asInt()).as("bad data is not retried").isEqualTo(1);
+    }
+}
