@@ -140,6 +140,21 @@ class PtqJobTest extends ServiceTest {
     }
 
     @Test
+    void aRunningPtqJobShowsItsPhasesAndStopsWhenCancelled() {
+        String model = upload("/api/v1/models", SharedData.file("mnist/mnist-8.onnx"), Map.of());
+        String calib = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of());
+        Api.Res r = api().postJson("/api/v1/jobs", Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", calib,
+                "config", Map.of("benchmark", Map.of("iterations", 1_000_000))));
+        String id = r.json().path("id").asString();
+        api().await("/api/v1/jobs/" + id, j -> j.path("progress").path("phase").asString().equals("benchmark"), Duration.ofMinutes(2));
+        assertThat(api().postJson("/api/v1/jobs/" + id + "/cancel", Map.of()).status()).isEqualTo(200);
+        JsonNode done = api().awaitJob(id, Duration.ofSeconds(30));
+        assertThat(done.path("state").asString()).isEqualTo("cancelled");
+        String log = api().get("/api/v1/jobs/" + id + "/logs").body();
+        assertThat(log).contains("calibration: one pass").contains("entropy calibrator");
+    }
+
+    @Test
     void modelWithoutQuantizableOpsIsRefusedAtSubmission() {
         String skl = upload("/api/v1/models", SharedData.file("mnist/tribuo-skl_lr_mnist.onnx"), Map.of());
         String calib = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of());
