@@ -44,6 +44,15 @@ public interface JobExecution {
      */
     Optional<Path> artifactOf(UUID jobId, String kind) throws IOException;
 
+    /**
+     * Stores a report now, while the job runs; a stored report survives a crash or a cancel.
+     * Throws CancelledException when this worker no longer holds the job.
+     */
+    UUID saveReport(JobOutcome.ReportDraft report) throws IOException;
+
+    /** The reports this job stored so far (by earlier attempts too): {id, configHash, config, metrics, layers}. */
+    List<JsonNode> savedReports() throws IOException;
+
     /** A scratch directory for this attempt (deleted after the job). */
     Path workDir();
 

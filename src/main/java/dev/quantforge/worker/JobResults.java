@@ -41,6 +41,18 @@ public class JobResults {
         this.json = json;
     }
 
+    /**
+     * Stores one report while the job runs (a sensitivity probe, a search trial), so a restarted
+     * job resumes after it and a cancelled one keeps it. Empty when the worker lost the job.
+     */
+    @Transactional
+    public java.util.Optional<UUID> saveReport(UUID jobId, UUID modelId, String workerId, JobOutcome.ReportDraft r) {
+        if (!jobs.lockIfHeld(jobId, workerId)) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(reports.upsert(jobId, modelId, r.config(), r.metrics(), r.runtime(), r.layers()));
+    }
+
     /** Returns false (and writes nothing) when {@code workerId} no longer holds the job. */
     @Transactional
     public boolean complete(UUID jobId, UUID modelId, String workerId, JobOutcome outcome) {

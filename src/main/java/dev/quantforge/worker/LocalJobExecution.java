@@ -34,10 +34,20 @@ final class LocalJobExecution implements JobExecution {
     private final LiveProgress progress;
     private final Path workDir;
     private final dev.quantforge.artifact.ArtifactRepository artifacts;
+    private final JobResults results;
+    private final dev.quantforge.report.ReportRepository reports;
+    private final ObjectMapper json;
+    private final String workerId;
 
     LocalJobExecution(JobRecord job, ObjectMapper json, ModelService models, DatasetService datasets, BlobStore blobs,
-                      dev.quantforge.artifact.ArtifactRepository artifacts, JobLogRepository logs, LiveProgress progress, Path workDir) {
+                      dev.quantforge.artifact.ArtifactRepository artifacts, JobResults results,
+                      dev.quantforge.report.ReportRepository reports, String workerId, JobLogRepository logs,
+                      LiveProgress progress, Path workDir) {
         this.artifacts = artifacts;
+        this.results = results;
+        this.reports = reports;
+        this.json = json;
+        this.workerId = workerId;
         this.job = job;
         this.config = json.readTree(job.configJson());
         this.models = models;
@@ -127,6 +137,17 @@ final class LocalJobExecution implements JobExecution {
     @Override
     public void log(String message) {
         logs.append(job.id(), "INFO", message);
+    }
+
+    @Override
+    public UUID saveReport(JobOutcome.ReportDraft report) {
+        return results.saveReport(job.id(), job.modelId(), workerId, report)
+                .orElseThrow(() -> new dev.quantforge.quant.progress.CancelledException(LiveProgress.LEASE_LOST));
+    }
+
+    @Override
+    public List<JsonNode> savedReports() {
+        return reports.forJob(job.id()).stream().map(r -> (JsonNode) json.valueToTree(r)).toList();
     }
 
     @Override

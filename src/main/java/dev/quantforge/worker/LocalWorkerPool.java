@@ -54,6 +54,7 @@ public class LocalWorkerPool implements SmartLifecycle {
     private final ObjectMapper json;
     private final MeterRegistry meters;
     private final dev.quantforge.artifact.ArtifactRepository artifacts;
+    private final dev.quantforge.report.ReportRepository reports;
     private final Map<String, JobHandler> handlers;
     private final Map<UUID, LiveProgress> running = new ConcurrentHashMap<>();
 
@@ -66,8 +67,9 @@ public class LocalWorkerPool implements SmartLifecycle {
     public LocalWorkerPool(QfProperties props, JobRepository jobs, JobLogRepository logs, JobResults results,
                            WorkerRegistry registry, ModelService models, DatasetService datasets, BlobStore blobs,
                            ObjectMapper json, MeterRegistry meters, dev.quantforge.artifact.ArtifactRepository artifacts,
-                           List<JobHandler> handlers) {
+                           dev.quantforge.report.ReportRepository reports, List<JobHandler> handlers) {
         this.artifacts = artifacts;
+        this.reports = reports;
         this.props = props;
         this.jobs = jobs;
         this.logs = logs;
@@ -148,7 +150,7 @@ public class LocalWorkerPool implements SmartLifecycle {
         try {
             workDir = Files.createTempDirectory(props.tmpDir(), "job-" + job.id() + "-");
             logs.append(job.id(), "INFO", "attempt " + job.attempts() + " of " + job.maxAttempts() + " started on worker " + owner);
-            LocalJobExecution exec = new LocalJobExecution(job, json, models, datasets, blobs, artifacts, logs, progress, workDir);
+            LocalJobExecution exec = new LocalJobExecution(job, json, models, datasets, blobs, artifacts, results, reports, owner, logs, progress, workDir);
             AttemptRunner.Ended ended = AttemptRunner.run(handler, exec);
             outcomeTag = record(job, owner, ended);
         } catch (Exception e) {

@@ -408,6 +408,46 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         }
 
         @Override
+        public UUID saveReport(JobOutcome.ReportDraft report) throws IOException {
+            ObjectNode body = JsonNodeFactory.instance.objectNode();
+            body.set("config", report.config());
+            body.set("metrics", report.metrics());
+            body.set("runtime", report.runtime());
+            body.set("layers", report.layers());
+            try {
+                HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/workers/" + workerId + "/jobs/"
+                        + jobId() + "/reports")).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))));
+                if (resp.statusCode() == 409) {
+                    throw new dev.quantforge.quant.progress.CancelledException(LiveProgress.LEASE_LOST);
+                }
+                if (resp.statusCode() != 200) {
+                    throw new IOException("storing a report failed: HTTP " + resp.statusCode() + " " + resp.body());
+                }
+                return UUID.fromString(json.readTree(resp.body()).path("id").asString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
+
+        @Override
+        public List<JsonNode> savedReports() throws IOException {
+            try {
+                HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/jobs/" + jobId() + "/reports")).GET());
+                if (resp.statusCode() != 200) {
+                    throw new IOException("reading the job's reports failed: HTTP " + resp.statusCode());
+                }
+                List<JsonNode> out = new ArrayList<>();
+                json.readTree(resp.body()).forEach(out::add);
+                return out;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
+
+        @Override
         public Optional<Path> artifactOf(UUID otherJobId, String kind) throws IOException {
             try {
                 HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/jobs/" + otherJobId)).GET());

@@ -241,6 +241,22 @@ public class WorkerController {
         }
     }
 
+    @PostMapping("/{id}/jobs/{jobId}/reports")
+    @Operation(summary = "Store a report while the job runs (a probe or a trial): {config, metrics, runtime, layers}")
+    public Map<String, Object> report(@PathVariable UUID id, @PathVariable UUID jobId, @RequestBody JsonNode body) {
+        worker(id);
+        JobRecord job = jobService.record(jobId);
+        if (!body.path("config").isObject() || !body.path("metrics").isObject()) {
+            throw ApiException.invalid(List.of(new ApiException.FieldError("config", "config and metrics objects are required")));
+        }
+        JobOutcome.ReportDraft draft = new JobOutcome.ReportDraft(body.path("config"), body.path("metrics"),
+                body.path("runtime").isObject() ? body.path("runtime") : JsonNodeFactory.instance.objectNode(),
+                body.path("layers").isArray() ? body.path("layers") : JsonNodeFactory.instance.arrayNode(), null);
+        UUID reportId = results.saveReport(jobId, job.modelId(), id.toString(), draft)
+                .orElseThrow(() -> ApiException.conflict("job " + jobId + " is not leased to worker " + id));
+        return Map.of("id", reportId);
+    }
+
     public record Failure(String code, String message, Boolean retryable) {
     }
 

@@ -22,7 +22,8 @@ public final class ModelComparison {
      * @param sqnrDb        10·log10(Σ ref² / Σ (ref − cand)²) over every output element; +∞ when identical
      * @param cosine        mean over samples of the cosine similarity of the two output rows
      */
-    public record Result(long samples, Double top1Reference, Double top1Candidate, double agreement, double sqnrDb, double cosine) {
+    public record Result(long samples, Double top1Reference, Double top1Candidate, double agreement, double sqnrDb, double cosine,
+                         double klDivergence, double mse) {
     }
 
     public Result compare(OrtModel reference, OrtModel candidate, SampleSource data, Map<String, String> binding,
@@ -36,6 +37,8 @@ public final class ModelComparison {
         double signal = 0;
         double noise = 0;
         double cosineSum = 0;
+        double klSum = 0;
+        long elements = 0;
         try (SampleSource.BatchIterator batches = data.batches(batch, total)) {
             while (batches.hasNext()) {
                 Batch b = batches.next();
@@ -68,6 +71,8 @@ public final class ModelComparison {
                         nc += c * c;
                     }
                     cosineSum += nr == 0 || nc == 0 ? (nr == nc ? 1 : 0) : dot / Math.sqrt(nr * nc);
+                    klSum += klOfSoftmax(ref[i], cand[i]);
+                    elements += ref[i].length;
                 }
                 samples += b.size();
                 progress.update(total == 0 ? 1.0 : (double) samples / total, "evaluate", samples + "/" + total + " samples");
@@ -81,7 +86,34 @@ public final class ModelComparison {
                 labels && samples > 0 ? (double) correctCand / samples : null,
                 samples == 0 ? 0 : (double) agreeing / samples,
                 sqnrDb(signal, noise),
-                samples == 0 ? 0 : cosineSum / samples);
+                samples == 0 ? 0 : cosineSum / samples,
+                samples == 0 ? 0 : klSum / samples,
+                elements == 0 ? 0 : noise / elements);
+    }
+
+    /** KL(softmax(p) ‖ softmax(q)) in nats, computed stably from logits. */
+    static double klOfSoftmax(float[] p, float[] q) {
+        double maxP = Double.NEGATIVE_INFINITY;
+        double maxQ = Double.NEGATIVE_INFINITY;
+        for (int k = 0; k < p.length; k++) {
+            maxP = Math.max(maxP, p[k]);
+            maxQ = Math.max(maxQ, q[k]);
+        }
+        double sumP = 0;
+        double sumQ = 0;
+        for (int k = 0; k < p.length; k++) {
+            sumP += Math.exp(p[k] - maxP);
+            sumQ += Math.exp(q[k] - maxQ);
+        }
+        double logZp = maxP + Math.log(sumP);
+        double logZq = maxQ + Math.log(sumQ);
+        double kl = 0;
+        for (int k = 0; k < p.length; k++) {
+            double logPp = p[k] - logZp;
+            double logPq = q[k] - logZq;
+            kl += Math.exp(logPp) * (logPp - logPq);
+        }
+        return Math.max(0, kl);
     }
 
     /** SQNR in dB; capped at 200 dB when the outputs are identical (JSON has no infinity). */

@@ -73,7 +73,11 @@ public class PtqHandler implements JobHandler {
 
     static final Set<String> CALIBRATORS = Set.of("max", "percentile", "entropy", "mse", "auto");
 
-    static final ConfigSchema SCHEMA = ConfigSchema.object()
+    static final ConfigSchema SCHEMA = schema();
+
+    /** The ptq config keys; sensitivity and auto_quantize embed the same keys and add their own. */
+    static ConfigSchema schema() {
+        return ConfigSchema.object()
             .section("weights", s -> s
                     .enumField("dtype", "int8", Set.of("int8"))
                     .enumField("granularity", "per_channel", Set.of("per_channel", "per_tensor"))
@@ -103,6 +107,7 @@ public class PtqHandler implements JobHandler {
                     .intField("warmup", 20L, 0, 100_000)
                     .intField("batchSize", 1L, 1, 4096)
                     .intField("threads", 1L, 1, 256));
+    }
 
     @Override
     public String type() {
@@ -136,7 +141,11 @@ public class PtqHandler implements JobHandler {
 
     @Override
     public JsonNode validateConfig(JsonNode config, List<ApiException.FieldError> errors) {
-        ObjectNode c = SCHEMA.apply("config", config, errors);
+        return checkQuantizationConfig(SCHEMA.apply("config", config, errors), errors);
+    }
+
+    /** Checks across ptq keys that a schema cannot express; returns the config with derived defaults. */
+    static ObjectNode checkQuantizationConfig(ObjectNode c, List<ApiException.FieldError> errors) {
         JsonNode act = c.path("activations");
         if (act.isObject()) {
             boolean int8 = "int8".equals(act.path("dtype").asString());
@@ -291,7 +300,7 @@ public class PtqHandler implements JobHandler {
                 histogramsFile, histograms);
     }
 
-    private HistogramSet histograms(JobExecution exec, OnnxMl.ModelProto fp32, QdqPlan plan, JobExecution.DatasetInput calibData,
+    static HistogramSet histograms(JobExecution exec, OnnxMl.ModelProto fp32, QdqPlan plan, JobExecution.DatasetInput calibData,
                                     Map<String, String> binding, JsonNode cal, int bins, Progress progress) throws IOException {
         String from = cal.path("fromJobId").asString(null);
         if (from != null) {
