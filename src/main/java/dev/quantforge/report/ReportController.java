@@ -26,6 +26,25 @@ public class ReportController {
         this.reports = reports;
     }
 
+    @GetMapping("/api/v1/reports/compare")
+    @Operation(summary = "Compare reports: per-node differences of their configurations and the metric deltas",
+            description = "ids=a,b[,c...]: deltas and differences are relative to the first report.")
+    public tools.jackson.databind.node.ObjectNode compare(@RequestParam String ids) {
+        List<UUID> list = new ArrayList<>();
+        for (String s : ids.split(",")) {
+            try {
+                list.add(UUID.fromString(s.trim()));
+            } catch (IllegalArgumentException e) {
+                throw ApiException.invalid(List.of(new ApiException.FieldError("ids", "'" + s + "' is not a report id (UUID)")));
+            }
+        }
+        if (list.size() < 2) {
+            throw ApiException.invalid(List.of(new ApiException.FieldError("ids", "give at least two report ids, comma-separated")));
+        }
+        List<ReportView> rs = list.stream().map(this::get).toList();
+        return ReportComparison.compare(rs);
+    }
+
     @GetMapping("/api/v1/reports/{id}")
     @Operation(summary = "One report")
     public ReportView get(@PathVariable UUID id) {

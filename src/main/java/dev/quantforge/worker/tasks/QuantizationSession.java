@@ -95,6 +95,18 @@ final class QuantizationSession implements AutoCloseable {
 
     /** Builds the configuration where {@code floatNodes} (plus the config's exclusions) stay float, and measures it. */
     Trial measure(Set<String> floatNodes, Progress progress) throws Exception {
+        Trial t = measureModelOnly(floatNodes);
+        JsonNode ev = cfg.path("evaluation");
+        ModelComparison.Result cmp;
+        try (OrtModel int8 = OrtModel.load(t.file(), 0, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
+            cmp = new ModelComparison().compare(reference, int8, compareOn.open(), compareBinding, ev.path("batchSize").asInt(32),
+                    ev.path("maxSamples").asLong(2000), progress);
+        }
+        return new Trial(t.floatNodes(), t.plan(), t.qdq(), t.file(), cmp);
+    }
+
+    /** Builds (writes) the QDQ model of a configuration without measuring it; its comparison is null. */
+    Trial measureModelOnly(Set<String> floatNodes) throws Exception {
         Set<String> exclude = new HashSet<>(settings.excludeNodes());
         exclude.addAll(floatNodes);
         QuantizationSettings s = settings.withExcludes(exclude, settings.excludeOpTypes(), settings.excludePatterns());
@@ -110,13 +122,7 @@ final class QuantizationSession implements AutoCloseable {
         QdqModel qdq = QdqWriter.write(fp32, plan, rangeMap, s);
         Path file = exec.workDir().resolve("trial-" + (built++) + ".int8.onnx");
         Files.write(file, qdq.model().toByteArray());
-        JsonNode ev = cfg.path("evaluation");
-        ModelComparison.Result cmp;
-        try (OrtModel int8 = OrtModel.load(file, 0, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
-            cmp = new ModelComparison().compare(reference, int8, compareOn.open(), compareBinding, ev.path("batchSize").asInt(32),
-                    ev.path("maxSamples").asLong(2000), progress);
-        }
-        return new Trial(Set.copyOf(floatNodes), plan, qdq, file, cmp);
+        return new Trial(Set.copyOf(floatNodes), plan, qdq, file, null);
     }
 
     /** FP32 and the given INT8 model timed interleaved in the same run, same settings. */
