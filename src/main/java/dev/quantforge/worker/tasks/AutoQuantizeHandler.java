@@ -97,6 +97,8 @@ public class AutoQuantizeHandler implements JobHandler {
             int resumed = 0;
             String stop = null;
             List<String> quantizable = s.fullPlan.quantizedNodes().stream().map(QdqPlan.PlannedNode::name).toList();
+            // why each reverted layer went float: its input SQNR (dB) when it was chosen
+            Map<String, Double> revertedAt = new java.util.LinkedHashMap<>();
             while (true) {
                 int index = trials.size();
                 var p = exec.progress().scaled(0.15 + 0.8 * index / maxTrials, 0.15 + 0.8 * (index + 1) / maxTrials);
@@ -130,7 +132,7 @@ public class AutoQuantizeHandler implements JobHandler {
                     metrics.put("floatLayers", floatNodes.size());
                     metrics.put("modelSizeBytes", Files.size(built.file()));
                     UUID id = exec.saveReport(new JobOutcome.ReportDraft(trialCfg, metrics, RuntimeInfoJson.of(lat.get(1).runtime()),
-                            layersOf(s, floatNodes), null));
+                            layersOf(s, floatNodes, revertedAt), null));
                     row = new TrialRow(index, id, Set.copyOf(floatNodes), top1, fp32, drop, lat.get(1).latencyMs().p50(),
                             lat.get(0).latencyMs().p50(), built.file());
                     exec.log(String.format("trial %d: %d layer(s) float, top-1 %.4f (FP32 %.4f, drop %.4f), p50 %.3f ms (FP32 %.3f ms)",
@@ -157,7 +159,9 @@ public class AutoQuantizeHandler implements JobHandler {
                 if (built == null) {
                     built = s.measureModelOnly(floatNodes);
                 }
-                floatNodes.add(mostDamaged(s, built, floatNodes, quantizable));
+                Map.Entry<String, Double> worst = mostDamaged(s, built, floatNodes, quantizable);
+                floatNodes.add(worst.getKey());
+                revertedAt.put(worst.getKey(), worst.getValue());
             }
             if (resumed > 0) {
                 exec.log("resumed: " + resumed + " trial(s) were measured by an earlier attempt and not repeated");
@@ -166,8 +170,8 @@ public class AutoQuantizeHandler implements JobHandler {
         }
     }
 
-    /** The quantized node whose activation input has the lowest SQNR in the current model. */
-    private static String mostDamaged(QuantizationSession s, QuantizationSession.Trial t, Set<String> floatNodes, List<String> quantizable)
+    /** The quantized node whose activation input has the lowest SQNR in the current model, with that SQNR. */
+    private static Map.Entry<String, Double> mostDamaged(QuantizationSession s, QuantizationSession.Trial t, Set<String> floatNodes, List<String> quantizable)
             throws java.io.IOException {
         Map<String, Double> sqnr = LayerErrors.sqnrPerTensor(s.fp32, t.qdq().model(), t.plan().activationTensors(), s.compareOn.open(),
                 s.compareBinding, 16);
@@ -192,7 +196,7 @@ public class AutoQuantizeHandler implements JobHandler {
         if (worst == null) {
             worst = quantizable.stream().filter(n -> !floatNodes.contains(n)).findFirst().orElseThrow();
         }
-        return worst;
+        return Map.entry(worst, worstSqnr);
     }
 
     private JobOutcome outcome(JobExecution exec, QuantizationSession s, JsonNode cfg, List<TrialRow> trials, double budget,
@@ -268,7 +272,7 @@ public class AutoQuantizeHandler implements JobHandler {
         return c;
     }
 
-    static ArrayNode layersOf(QuantizationSession s, Set<String> floatNodes) {
+    static ArrayNode layersOf(QuantizationSession s, Set<String> floatNodes, Map<String, Double> revertedAt) {
         ArrayNode out = JsonNodeFactory.instance.arrayNode();
         for (QdqPlan.PlannedNode n : s.fullPlan.nodes()) {
             ObjectNode row = out.addObject();
@@ -277,7 +281,14 @@ public class AutoQuantizeHandler implements JobHandler {
             boolean q = n.quantized() && !floatNodes.contains(n.name());
             row.put("quantized", q);
             if (!q) {
-                row.put("reason", floatNodes.contains(n.name()) ? "kept in float by the search (most damaged layer when reverted)" : n.reason());
+                Double sqnr = revertedAt.get(n.name());
+                row.put("reason", floatNodes.contains(n.name())
+                        ? "kept in float by the search: its quantized input had the lowest SQNR of the model when reverted"
+                        + (sqnr == null || sqnr.isInfinite() ? "" : String.format(" (%.1f dB)", sqnr))
+                        : n.reason());
+                if (sqnr != null && !sqnr.isInfinite()) {
+                    row.put("sensitivity", sqnr);
+                }
             }
         }
         return out;
