@@ -73,7 +73,7 @@ public final class ActivationCollector {
         long total = Math.min(maxSamples, data.sampleCount());
         progress.update(0, PHASE, "0/" + total + " samples");
         try (OrtModel ort = OrtModel.load(withOutputs.toByteArray(), OrtModel.DEFAULT_THREADS,
-                OrtSession.SessionOptions.OptLevel.BASIC_OPT)) {
+                OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
             for (String n : names) {
                 if (graphInputs.contains(n)) {
                     TensorInfo input = ort.inputs().stream().filter(i -> i.name().equals(n)).findFirst().orElseThrow();

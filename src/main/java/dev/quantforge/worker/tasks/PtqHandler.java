@@ -324,8 +324,10 @@ public class PtqHandler implements JobHandler {
         long samples = Math.min(cal.path("maxSamples").asLong(512), source.sampleCount());
         exec.log("calibration: one pass over " + samples + " samples of " + calibData.name() + ", " + plan.activationTensors().size()
                 + " tensors, " + bins + " bins");
+        long t0 = System.nanoTime();
         Map<String, TensorHistogram> h = new ActivationCollector().collect(fp32, new ArrayList<>(plan.activationTensors()), source,
                 binding, cal.path("batchSize").asInt(32), samples, bins, progress);
+        exec.log(String.format("calibration pass done in %.2f s", (System.nanoTime() - t0) / 1e9));
         return new HistogramSet(bins, samples, h);
     }
 
