@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.Random;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -117,6 +118,55 @@ class UploadBenchmark {
         r.write();
         deleteQuietly(dataDir);
         deleteQuietly(dataDir2);
+    }
+
+    /**
+     * The same 1 GiB uploads sent by curl from another process, so the only heap in this JVM is the
+     * server's: a clean answer to "does an upload grow the server's heap?" (goal: < 64 MB).
+     */
+    @Test
+    void streamedUploadsFromCurl() throws Exception {
+        BenchReport r = new BenchReport("upload-curl");
+        r.put("uploadBytes", UPLOAD_BYTES);
+        Path dataDir = Files.createTempDirectory("qf-bench-upload-curl-");
+        Path body = Files.createTempFile("qf-bench-body-", ".bin");
+        // a sparse file of zeros: its first byte (0) ends ONNX parsing at once, so the 400 measures streaming only
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(body.toFile(), "rw")) {
+            f.setLength(UPLOAD_BYTES);
+        }
+        try (ConfigurableApplicationContext ctx = start(dataDir, LIMIT)) {
+            int port = port(ctx);
+            for (boolean multipart : new boolean[]{false, true}) {
+                String k = multipart ? "multipart" : "raw";
+                List<String> cmd = multipart
+                        ? List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-F", "file=@" + body + ";filename=bench.onnx",
+                        "http://127.0.0.1:" + port + "/api/v1/models")
+                        : List.of("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-T", body.toString(),
+                        "-H", "Content-Type: application/octet-stream", "http://127.0.0.1:" + port + "/api/v1/models?name=bench-raw");
+                Sampler s = new Sampler(dataDir.resolve("tmp"));
+                s.start();
+                long t0 = System.nanoTime();
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                String status = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+                p.waitFor();
+                double secs = (System.nanoTime() - t0) / 1e9;
+                s.stop();
+                r.put(k + "_status", status);
+                r.put(k + "_seconds", secs);
+                r.put(k + "_MiB_per_s", UPLOAD_BYTES / 1048576.0 / secs);
+                r.put(k + "_heap_peak_minus_baseline_MiB", (s.peakHeap - s.baseline) / 1048576.0);
+                r.put(k + "_old_gen_peak_minus_baseline_MiB", (s.peakOld - s.baselineOld) / 1048576.0);
+                r.put(k + "_heap_retained_after_gc_MiB", (s.afterGc - s.baseline) / 1048576.0);
+                r.put(k + "_allocated_by_all_threads_MiB", s.allocAll / 1048576.0);
+                r.put(k + "_tmp_dir_peak_files", s.peakTmpFiles);
+                assertThat(status).isEqualTo("400");
+                assertThat(count(dataDir.resolve("tmp"))).isZero();
+            }
+        } finally {
+            Files.deleteIfExists(body);
+        }
+        r.write();
+        deleteQuietly(dataDir);
     }
 
     /** The service as deployed: QF_DATA_DIR and QF_UPLOAD_MAX_BYTES drive qf.* and the multipart settings alike. */
