@@ -79,25 +79,11 @@ class PtqBenchmark {
     private static final int CALIB_SAMPLES = Integer.getInteger("bench.calibSamples", 200);
     private static final int BINS = 2048;
 
-    static byte[] cifarZip(int from, int to) throws IOException {
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-            for (String cls : CIFAR_CLASSES) {
-                for (int i = from; i < to; i++) {
-                    String name = String.format("%04d.jpg", i);
-                    zip.putNextEntry(new ZipEntry(cls + "/" + name));
-                    zip.write(Files.readAllBytes(SharedData.file("cifar10-mlperftiny-ic/test-jpeg/" + cls + "/" + name)));
-                    zip.closeEntry();
-                }
-            }
-        }
-        return bytes.toByteArray();
-    }
 
     static SampleSource cifarCalib(Path tmp) throws IOException {
         Path zip = tmp.resolve("cifar-calib-0900-0999.zip");
         if (!Files.exists(zip)) {
-            Files.write(zip, cifarZip(900, 1000));
+            Files.write(zip, SharedData.cifarZip(900, 1000));
         }
         return new ImageFolderDataset(zip, CIFAR_PRE, ZipLimits.DEFAULT);
     }

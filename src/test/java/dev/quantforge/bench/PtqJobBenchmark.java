@@ -37,9 +37,9 @@ class PtqJobBenchmark extends ServiceTest {
         Api.Res m = api().upload("/api/v1/models", SharedData.file("cifar10-mlperftiny-ic/model_ic.onnx"), Map.of());
         assertThat(m.status()).as(m.body()).isIn(200, 201);
         String model = m.json().path("id").asString();
-        String calib = api().upload("/api/v1/datasets", "calib-0900-0999.zip", PtqBenchmark.cifarZip(900, 1000), Map.of("preprocessing", CIFAR_PRE))
+        String calib = api().upload("/api/v1/datasets", "calib-0900-0999.zip", SharedData.cifarZip(900, 1000), Map.of("preprocessing", CIFAR_PRE))
                 .json().path("id").asString();
-        String eval = api().upload("/api/v1/datasets", "eval-0000-0199.zip", PtqBenchmark.cifarZip(0, 200), Map.of("preprocessing", CIFAR_PRE))
+        String eval = api().upload("/api/v1/datasets", "eval-0000-0199.zip", SharedData.cifarZip(0, 200), Map.of("preprocessing", CIFAR_PRE))
                 .json().path("id").asString();
         Map<String, Object> body = Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", calib, "evaluationDatasetId", eval,
                 "config", Map.of("calibration", Map.of("maxSamples", 1000), "evaluation", Map.of("maxSamples", 2000),

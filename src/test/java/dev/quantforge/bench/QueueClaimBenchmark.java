@@ -15,14 +15,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 
 import dev.quantforge.job.JobRecord;
@@ -50,16 +48,7 @@ class QueueClaimBenchmark {
 
     @BeforeAll
     static void database() {
-        TestDatabase.assumeAvailable();
-        String url = TestDatabase.newDatabase();
-        Flyway.configure().dataSource(url, TestDatabase.username(), TestDatabase.password()).load().migrate();
-        HikariConfig cfg = new HikariConfig();
-        cfg.setJdbcUrl(url);
-        cfg.setUsername(TestDatabase.username());
-        cfg.setPassword(TestDatabase.password());
-        cfg.setMaximumPoolSize(10);
-        cfg.setMinimumIdle(10);
-        ds = new HikariDataSource(cfg);
+        ds = TestDatabase.newMigratedDataSource(10);
         jdbc = JdbcClient.create(ds);
         jobs = new JobRepository(jdbc);
         modelId = UUID.randomUUID();

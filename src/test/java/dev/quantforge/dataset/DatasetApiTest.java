@@ -24,30 +24,12 @@ import dev.quantforge.testsupport.SharedData;
 /** Dataset uploads over the API: real data in, clear 4xx for every kind of bad input, nothing stored half. */
 class DatasetApiTest extends ServiceTest {
 
-    static final List<String> CIFAR_CLASSES = List.of("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck");
-    static final String CIFAR_PRE = "{\"scale\":0.00392156862745098,\"mean\":[0.485,0.456,0.406],\"std\":[0.229,0.224,0.225],"
-            + "\"layout\":\"nchw\",\"channelOrder\":\"rgb\"}";
 
-    /** A zip of the CIFAR JPEGs numbered [from, to) of every class, in class folders. */
-    static byte[] cifarZip(int from, int to) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-            for (String cls : CIFAR_CLASSES) {
-                for (int i = from; i < to; i++) {
-                    String name = String.format("%04d.jpg", i);
-                    zip.putNextEntry(new ZipEntry(cls + "/" + name));
-                    zip.write(Files.readAllBytes(SharedData.file("cifar10-mlperftiny-ic/test-jpeg/" + cls + "/" + name)));
-                    zip.closeEntry();
-                }
-            }
-        }
-        return bytes.toByteArray();
-    }
 
     @Test
     void cifarImageFolderEvaluatesToThePublishedAccuracy() throws Exception {
-        Api.Res ds = api().upload("/api/v1/datasets", "cifar-0000-0099.zip", cifarZip(0, 100),
-                Map.of("name", "cifar first 100 per class", "preprocessing", CIFAR_PRE));
+        Api.Res ds = api().upload("/api/v1/datasets", "cifar-0000-0099.zip", SharedData.cifarZip(0, 100),
+                Map.of("name", "cifar first 100 per class", "preprocessing", SharedData.CIFAR_PREPROCESSING));
         assertThat(ds.status()).as(ds.body()).isIn(200, 201);
         JsonNode d = ds.json();
         assertThat(d.path("format").asString()).isEqualTo("image_folder");
@@ -70,9 +52,9 @@ class DatasetApiTest extends ServiceTest {
 
     @Test
     void sameBytesWithOtherPreprocessingAreAnotherDataset() throws Exception {
-        byte[] zip = cifarZip(0, 2);
-        Api.Res a = api().upload("/api/v1/datasets", "tiny.zip", zip, Map.of("preprocessing", CIFAR_PRE));
-        Api.Res again = api().upload("/api/v1/datasets", "tiny.zip", zip, Map.of("preprocessing", CIFAR_PRE));
+        byte[] zip = SharedData.cifarZip(0, 2);
+        Api.Res a = api().upload("/api/v1/datasets", "tiny.zip", zip, Map.of("preprocessing", SharedData.CIFAR_PREPROCESSING));
+        Api.Res again = api().upload("/api/v1/datasets", "tiny.zip", zip, Map.of("preprocessing", SharedData.CIFAR_PREPROCESSING));
         Api.Res bgr = api().upload("/api/v1/datasets", "tiny.zip", zip, Map.of("preprocessing", "{\"scale\":0.00392156862745098,\"channelOrder\":\"bgr\"}"));
         assertThat(a.status()).isIn(200, 201);
         assertThat(again.status()).isEqualTo(200);
@@ -145,7 +127,7 @@ class DatasetApiTest extends ServiceTest {
             zip.write("this is not a jpeg".getBytes());
             zip.closeEntry();
         }
-        Api.Res r = uploadBad("broken.zip", bytes.toByteArray(), Map.of("preprocessing", CIFAR_PRE));
+        Api.Res r = uploadBad("broken.zip", bytes.toByteArray(), Map.of("preprocessing", SharedData.CIFAR_PREPROCESSING));
         assertThat(r.detail()).contains("dog/broken.jpg");
     }
 

@@ -1,7 +1,12 @@
 package dev.quantforge.testsupport;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 
 import org.junit.jupiter.api.Assumptions;
 
@@ -28,5 +33,29 @@ public final class SharedData {
         Path p = root().resolve(relative);
         Assumptions.assumeTrue(Files.exists(p), "missing shared file " + p);
         return p;
+    }
+
+    /** CIFAR-10 class folders, in label order. */
+    public static final List<String> CIFAR_CLASSES = List.of("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+            "ship", "truck");
+
+    /** The CIFAR net's preprocessing (cifar10-mlperftiny-ic/SOURCES.md): RGB, NCHW, (pixel/255 - mean) / std. */
+    public static final String CIFAR_PREPROCESSING = "{\"scale\":0.00392156862745098,\"mean\":[0.485,0.456,0.406],"
+            + "\"std\":[0.229,0.224,0.225],\"layout\":\"nchw\",\"channelOrder\":\"rgb\"}";
+
+    /** An image_folder zip of the CIFAR JPEGs numbered [from, to) of every class. */
+    public static byte[] cifarZip(int from, int to) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            for (String cls : CIFAR_CLASSES) {
+                for (int i = from; i < to; i++) {
+                    String name = String.format("%04d.jpg", i);
+                    zip.putNextEntry(new ZipEntry(cls + "/" + name));
+                    zip.write(Files.readAllBytes(file("cifar10-mlperftiny-ic/test-jpeg/" + cls + "/" + name)));
+                    zip.closeEntry();
+                }
+            }
+        }
+        return bytes.toByteArray();
     }
 }

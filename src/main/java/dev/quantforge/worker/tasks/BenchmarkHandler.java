@@ -25,12 +25,14 @@ import dev.quantforge.worker.JobOutcome;
 @Component
 public class BenchmarkHandler implements JobHandler {
 
-    static final ConfigSchema SCHEMA = ConfigSchema.object()
-            .section("benchmark", s -> s
-                    .intField("iterations", 200L, 1, 1_000_000)
-                    .intField("warmup", 20L, 0, 100_000)
-                    .intField("batchSize", 1L, 1, 4096)
-                    .intField("threads", 1L, 1, 256));
+    /** The {@code benchmark} config section; ptq, sensitivity and auto_quantize time their models with the same keys. */
+    static final java.util.function.Consumer<ConfigSchema> BENCHMARK_SECTION = s -> s
+            .intField("iterations", 200L, 1, 1_000_000)
+            .intField("warmup", 20L, 0, 100_000)
+            .intField("batchSize", 1L, 1, 4096)
+            .intField("threads", 1L, 1, 256);
+
+    static final ConfigSchema SCHEMA = ConfigSchema.object().section("benchmark", BENCHMARK_SECTION);
 
     @Override
     public String type() {

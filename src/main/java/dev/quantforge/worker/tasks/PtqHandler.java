@@ -102,11 +102,7 @@ public class PtqHandler implements JobHandler {
             .boolField("quantizeResidualAdd", true)
             .boolField("foldBatchNorm", true)
             .section("evaluation", s -> s.intField("maxSamples", 2000L, 1, Integer.MAX_VALUE).intField("batchSize", 32L, 1, 4096))
-            .section("benchmark", s -> s
-                    .intField("iterations", 200L, 1, 1_000_000)
-                    .intField("warmup", 20L, 0, 100_000)
-                    .intField("batchSize", 1L, 1, 4096)
-                    .intField("threads", 1L, 1, 256));
+            .section("benchmark", BenchmarkHandler.BENCHMARK_SECTION);
     }
 
     @Override

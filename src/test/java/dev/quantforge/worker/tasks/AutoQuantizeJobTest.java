@@ -28,9 +28,9 @@ class AutoQuantizeJobTest extends ServiceTest {
     @BeforeEach
     void inputs() throws Exception {
         model = api().upload("/api/v1/models", SharedData.file("cifar10-mlperftiny-ic/model_ic.onnx"), Map.of()).json().path("id").asString();
-        calib = api().upload("/api/v1/datasets", "calib.zip", PtqJobTest.cifarZip(900, 1000), Map.of("preprocessing", PtqJobTest.CIFAR_PRE))
+        calib = api().upload("/api/v1/datasets", "calib.zip", SharedData.cifarZip(900, 1000), Map.of("preprocessing", SharedData.CIFAR_PREPROCESSING))
                 .json().path("id").asString();
-        eval = api().upload("/api/v1/datasets", "eval.zip", PtqJobTest.cifarZip(0, 200), Map.of("preprocessing", PtqJobTest.CIFAR_PRE))
+        eval = api().upload("/api/v1/datasets", "eval.zip", SharedData.cifarZip(0, 200), Map.of("preprocessing", SharedData.CIFAR_PREPROCESSING))
                 .json().path("id").asString();
     }
 

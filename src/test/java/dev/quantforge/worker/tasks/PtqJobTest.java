@@ -25,8 +25,6 @@ import dev.quantforge.testsupport.SharedData;
 /** The ptq job end to end on the real shared models: QDQ INT8 models ONNX Runtime fuses, measured side by side with FP32. */
 class PtqJobTest extends ServiceTest {
 
-    static final List<String> CIFAR_CLASSES = List.of("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck");
-    static final String CIFAR_PRE = "{\"scale\":0.00392156862745098,\"mean\":[0.485,0.456,0.406],\"std\":[0.229,0.224,0.225]}";
 
     private String upload(String path, Path file, Map<String, String> fields) {
         Api.Res r = api().upload(path, file, fields);
@@ -101,27 +99,13 @@ class PtqJobTest extends ServiceTest {
         assertThat(r.path("fusedInt8Kernels").asInt()).isGreaterThanOrEqualTo(3);
     }
 
-    static byte[] cifarZip(int from, int to) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-            for (String cls : CIFAR_CLASSES) {
-                for (int i = from; i < to; i++) {
-                    String name = String.format("%04d.jpg", i);
-                    zip.putNextEntry(new ZipEntry(cls + "/" + name));
-                    zip.write(Files.readAllBytes(SharedData.file("cifar10-mlperftiny-ic/test-jpeg/" + cls + "/" + name)));
-                    zip.closeEntry();
-                }
-            }
-        }
-        return bytes.toByteArray();
-    }
 
     @Test
     void cifarNetWithTheBestCalibratorWithinOneAndAHalfPoints() throws Exception {
         String model = upload("/api/v1/models", SharedData.file("cifar10-mlperftiny-ic/model_ic.onnx"), Map.of());
-        String calib = api().upload("/api/v1/datasets", "calib-0900-0999.zip", cifarZip(900, 1000), Map.of("preprocessing", CIFAR_PRE))
+        String calib = api().upload("/api/v1/datasets", "calib-0900-0999.zip", SharedData.cifarZip(900, 1000), Map.of("preprocessing", SharedData.CIFAR_PREPROCESSING))
                 .json().path("id").asString();
-        String eval = api().upload("/api/v1/datasets", "eval-0000-0199.zip", cifarZip(0, 200), Map.of("preprocessing", CIFAR_PRE))
+        String eval = api().upload("/api/v1/datasets", "eval-0000-0199.zip", SharedData.cifarZip(0, 200), Map.of("preprocessing", SharedData.CIFAR_PREPROCESSING))
                 .json().path("id").asString();
         JsonNode job = runPtq(Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", calib, "evaluationDatasetId", eval,
                 "config", Map.of("calibration", Map.of("maxSamples", 1000, "compareCalibrators", true),

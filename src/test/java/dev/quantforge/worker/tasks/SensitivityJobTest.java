@@ -21,9 +21,9 @@ class SensitivityJobTest extends ServiceTest {
     @Test
     void klAndTop1RankEveryNodeAndAgree() throws Exception {
         String model = api().upload("/api/v1/models", SharedData.file("cifar10-mlperftiny-ic/model_ic.onnx"), Map.of()).json().path("id").asString();
-        String calib = api().upload("/api/v1/datasets", "calib.zip", PtqJobTest.cifarZip(900, 1000), Map.of("preprocessing", PtqJobTest.CIFAR_PRE))
+        String calib = api().upload("/api/v1/datasets", "calib.zip", SharedData.cifarZip(900, 1000), Map.of("preprocessing", SharedData.CIFAR_PREPROCESSING))
                 .json().path("id").asString();
-        String eval = api().upload("/api/v1/datasets", "eval.zip", PtqJobTest.cifarZip(0, 200), Map.of("preprocessing", PtqJobTest.CIFAR_PRE))
+        String eval = api().upload("/api/v1/datasets", "eval.zip", SharedData.cifarZip(0, 200), Map.of("preprocessing", SharedData.CIFAR_PREPROCESSING))
                 .json().path("id").asString();
         Api.Res r = api().postJson("/api/v1/jobs", Map.of("type", "sensitivity", "modelId", model, "calibrationDatasetId", calib,
                 "evaluationDatasetId", eval, "config", Map.of("metric", "kl", "evaluation", Map.of("maxSamples", 1000))));
