@@ -18,6 +18,7 @@ public record QfProperties(
         @NotNull Path dataDir,
         @NotNull List<String> roles,
         String serverUrl,
+        String apiToken,
         @Valid Db db,
         @Valid Upload upload,
         @Valid Jobs jobs,

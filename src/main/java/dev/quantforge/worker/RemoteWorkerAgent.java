@@ -69,6 +69,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
     private UUID workerId;
 
     private final List<String> extraTags;
+    private volatile String apiToken;
 
     public RemoteWorkerAgent(String serverUrl, Path dataDir, String name, List<JobHandler> handlers) {
         this(serverUrl, dataDir, name, handlers, List.of());
@@ -81,6 +82,16 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         this.dataDir = dataDir;
         this.name = name;
         this.handlers = handlers.stream().collect(Collectors.toMap(JobHandler::type, Function.identity()));
+    }
+
+    /** Sends {@code Authorization: Bearer <token>} with every request (the API's QF_API_TOKEN). */
+    public RemoteWorkerAgent withApiToken(String token) {
+        this.apiToken = token == null || token.isBlank() ? null : token;
+        return this;
+    }
+
+    private HttpRequest.Builder auth(HttpRequest.Builder b) {
+        return apiToken == null ? b : b.header("Authorization", "Bearer " + apiToken);
     }
 
     /** Registers with the server; returns the worker id. */
@@ -269,8 +280,8 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         }
         Path tmp = Files.createTempFile(cache, "download-", ".part");
         try {
-            HttpResponse<InputStream> resp = http.send(HttpRequest.newBuilder(URI.create(input.path("url").asString()))
-                    .timeout(Duration.ofMinutes(30)).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<InputStream> resp = http.send(auth(HttpRequest.newBuilder(URI.create(input.path("url").asString()))
+                    .timeout(Duration.ofMinutes(30)).GET()).build(), HttpResponse.BodyHandlers.ofInputStream());
             if (resp.statusCode() != 200) {
                 throw new IOException("download of " + input.path("url").asString() + " failed: HTTP " + resp.statusCode());
             }
@@ -301,7 +312,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
     }
 
     private HttpResponse<String> send(HttpRequest.Builder b) throws IOException, InterruptedException {
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(auth(b).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Override

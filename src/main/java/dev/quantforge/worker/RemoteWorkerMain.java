@@ -37,7 +37,8 @@ public final class RemoteWorkerMain {
         List<Thread> threads = new ArrayList<>();
         List<RemoteWorkerAgent> agents = new ArrayList<>();
         for (int i = 0; i < Math.max(1, concurrency); i++) {
-            RemoteWorkerAgent agent = new RemoteWorkerAgent(server, dataDir, concurrency > 1 ? name + "#" + i : name, handlers, tags);
+            RemoteWorkerAgent agent = new RemoteWorkerAgent(server, dataDir, concurrency > 1 ? name + "#" + i : name, handlers, tags)
+                    .withApiToken(setting(args, "qf.api-token", "QF_API_TOKEN", ""));
             agents.add(agent);
             agent.register();
             Thread t = new Thread(() -> {

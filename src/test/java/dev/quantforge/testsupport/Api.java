@@ -28,8 +28,16 @@ public final class Api {
     private final String base;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
+    private String token;
+
     public Api(int port) {
         this.base = "http://127.0.0.1:" + port;
+    }
+
+    /** Sends "Authorization: Bearer token" with every request from now on (null: none). */
+    public Api withToken(String token) {
+        this.token = token;
+        return this;
     }
 
     /** A response: status, content type and the body parsed as JSON (null when not JSON). */
@@ -104,6 +112,9 @@ public final class Api {
 
     public Res send(HttpRequest.Builder b) {
         try {
+            if (token != null) {
+                b.header("Authorization", "Bearer " + token);
+            }
             HttpResponse<String> r = http.send(b.timeout(Duration.ofMinutes(5)).build(), HttpResponse.BodyHandlers.ofString());
             String ct = r.headers().firstValue("Content-Type").orElse("");
             JsonNode json = null;
