@@ -160,12 +160,7 @@ public final class Api {
 
     /** Waits for a job to reach a final state and returns it. */
     public JsonNode awaitJob(String jobId, Duration timeout) {
-        return await("/api/v1/jobs/" + jobId, j -> Set.of("succeeded", "failed", "cancelled").contains(j.path("state").asString()), timeout);
-    }
-
-    private static final class Set {
-        static java.util.Set<String> of(String... s) {
-            return java.util.Set.of(s);
-        }
+        return await("/api/v1/jobs/" + jobId, j -> java.util.Set.of("succeeded", "failed", "cancelled").contains(j.path("state").asString()),
+                timeout);
     }
 }

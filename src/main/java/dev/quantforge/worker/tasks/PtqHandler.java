@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -26,8 +25,6 @@ import tools.jackson.databind.node.ObjectNode;
 import dev.quantforge.job.ConfigSchema;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.quant.bench.BenchmarkResult;
-import dev.quantforge.quant.bench.BenchmarkSettings;
-import dev.quantforge.quant.bench.LatencyBenchmark;
 import dev.quantforge.quant.calib.ActivationCollector;
 import dev.quantforge.quant.calib.CalibrationMethod;
 import dev.quantforge.quant.calib.CalibrationParams;
@@ -37,20 +34,14 @@ import dev.quantforge.quant.calib.HistogramSet;
 import dev.quantforge.quant.calib.TensorHistogram;
 import dev.quantforge.quant.calib.TensorRange;
 import dev.quantforge.quant.data.DataFormatException;
-import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.eval.LayerErrors;
 import dev.quantforge.quant.eval.ModelComparison;
-import dev.quantforge.quant.onnx.GraphPreparer;
-import dev.quantforge.quant.onnx.ModelInspector;
-import dev.quantforge.quant.onnx.PrepareOptions;
 import dev.quantforge.quant.onnx.PreparedModel;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.qdq.OrtFusionCheck;
 import dev.quantforge.quant.qdq.QdqModel;
 import dev.quantforge.quant.qdq.QdqPlan;
-import dev.quantforge.quant.qdq.QdqPlanner;
-import dev.quantforge.quant.qdq.QdqPreparation;
 import dev.quantforge.quant.qdq.QdqWriter;
 import dev.quantforge.quant.qdq.QuantizationSettings;
 import dev.quantforge.quant.qdq.QuantizedLayer;
@@ -185,115 +176,83 @@ public class PtqHandler implements JobHandler {
     public JobOutcome run(JobExecution exec) throws Exception {
         JsonNode cfg = exec.config();
         Progress progress = exec.progress();
-        JobExecution.DatasetInput calibData = exec.dataset(DatasetRole.CALIBRATION).orElseThrow();
-        Optional<JobExecution.DatasetInput> evalData = exec.dataset(DatasetRole.EVALUATION);
+        // prepare and calibrate once (one streaming pass, or the histograms of an earlier job)
+        try (QuantizationSession s = new QuantizationSession(exec, progress.scaled(0.02, 0.45))) {
+            QdqPlan plan = s.fullPlan;
+            QuantizationSettings settings = s.settings;
+            exec.log("plan: " + plan.quantizedNodes().size() + " of " + plan.nodes().size() + " quantizable nodes quantized, "
+                    + plan.activationTensors().size() + " activation tensors calibrated, activations "
+                    + settings.activationType() + ", weights " + (settings.weightsPerChannel() ? "per channel" : "per tensor")
+                    + (settings.reduceRangeWeights() ? " (7-bit, reduce range)" : ""));
+            Path histogramsFile = exec.workDir().resolve("histograms.bin");
+            try (OutputStream out = Files.newOutputStream(histogramsFile)) {
+                s.histograms.write(out);
+            }
+            if (exec.dataset(DatasetRole.EVALUATION).isEmpty()) {
+                exec.log("no evaluation dataset: FP32 and INT8 are compared on the calibration data (agreement and SQNR, no top-1)");
+            }
 
-        // ---- prepare
-        progress.update(0, "prepare", "preparing the FP32 graph");
-        OnnxMl.ModelProto original = ModelInspector.parse(exec.modelFile());
-        PreparedModel prepared = new GraphPreparer().prepare(original, new PrepareOptions(cfg.path("foldBatchNorm").asBoolean(true)));
-        OnnxMl.ModelProto fp32 = QdqPreparation.apply(prepared.model());
-        prepared.steps().forEach(step -> exec.log("prepare: " + step));
-        Path fp32File = exec.workDir().resolve("model.fp32.onnx");
-        Files.write(fp32File, fp32.toByteArray());
-
-        QuantizationSettings settings = settings(cfg);
-        QdqPlan plan = QdqPlanner.plan(fp32, settings);
-        if (plan.quantizedNodes().isEmpty()) {
-            throw new DataFormatException("nothing to quantize: every quantizable node is excluded by the config ("
-                    + plan.nodes().size() + " candidates)");
-        }
-        exec.log("plan: " + plan.quantizedNodes().size() + " of " + plan.nodes().size() + " quantizable nodes quantized, "
-                + plan.activationTensors().size() + " activation tensors to calibrate, activations "
-                + settings.activationType() + ", weights " + (settings.weightsPerChannel() ? "per channel" : "per tensor")
-                + (settings.reduceRangeWeights() ? " (7-bit, reduce range)" : ""));
-
-        // ---- calibrate: one streaming pass, or the histograms of an earlier job
-        Map<String, String> binding = InputBinding.bind(exec.modelInputs(), calibData.tensors());
-        JsonNode cal = cfg.path("calibration");
-        int bins = cfg.path("activations").path("bins").asInt(2048);
-        HistogramSet histograms = histograms(exec, fp32, plan, calibData, binding, cal, bins, progress.scaled(0.02, 0.45));
-        Path histogramsFile = exec.workDir().resolve("histograms.bin");
-        try (OutputStream out = Files.newOutputStream(histogramsFile)) {
-            histograms.write(out);
-        }
-
-        // ---- ranges and QDQ models: the configured calibrator, or every calibrator to compare
-        CalibrationParams params = params(cfg, settings);
-        CalibrationMethod configured = CalibrationMethod.fromApiName(cfg.path("activations").path("calibrator").asString("entropy"));
-        List<CalibrationMethod> methods = cal.path("compareCalibrators").asBoolean(false)
-                ? List.of(CalibrationMethod.MAX, CalibrationMethod.PERCENTILE, CalibrationMethod.ENTROPY, CalibrationMethod.MSE,
-                CalibrationMethod.AUTO)
-                : List.of(configured);
-        List<Overrides> overrides = overrides(cfg);
-        JsonNode evalCfg = cfg.path("evaluation");
-        JobExecution.DatasetInput compareOn = evalData.orElse(calibData);
-        Map<String, String> compareBinding = InputBinding.bind(exec.modelInputs(), compareOn.tensors());
-        if (evalData.isEmpty()) {
-            exec.log("no evaluation dataset: FP32 and INT8 are compared on the calibration data (agreement and SQNR, no top-1)");
-        }
-
-        List<Candidate> candidates = new ArrayList<>();
-        try (OrtModel reference = OrtModel.load(fp32File, 0, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
+            // ranges and QDQ models: the configured calibrator, or every calibrator from the same histograms
+            CalibrationParams params = params(cfg, settings);
+            CalibrationMethod configured = CalibrationMethod.fromApiName(cfg.path("activations").path("calibrator").asString("entropy"));
+            List<CalibrationMethod> methods = cfg.path("calibration").path("compareCalibrators").asBoolean(false)
+                    ? List.of(CalibrationMethod.MAX, CalibrationMethod.PERCENTILE, CalibrationMethod.ENTROPY, CalibrationMethod.MSE,
+                    CalibrationMethod.AUTO)
+                    : List.of(configured);
+            List<Overrides> overrides = overrides(cfg);
+            JsonNode evalCfg = cfg.path("evaluation");
+            List<Candidate> candidates = new ArrayList<>();
             double span = 0.3 / methods.size();
             for (int m = 0; m < methods.size(); m++) {
                 CalibrationMethod method = methods.get(m);
                 Progress p = progress.scaled(0.45 + m * span, 0.45 + (m + 1) * span);
                 p.update(0, "quantize", "quantizing with the " + method.apiName() + " calibrator");
-                Map<String, CalibrationResult> ranges = ranges(plan, histograms, method, overrides, params);
+                Map<String, CalibrationResult> ranges = ranges(plan, s.histograms, method, overrides, params);
                 Map<String, TensorRange> rangeMap = new LinkedHashMap<>();
                 ranges.forEach((t, r) -> rangeMap.put(t, r.range()));
-                QdqModel qdq = QdqWriter.write(fp32, plan, rangeMap, settings);
+                QdqModel qdq = QdqWriter.write(s.fp32, plan, rangeMap, settings);
                 Path int8File = exec.workDir().resolve("model." + method.apiName() + ".int8.onnx");
                 Files.write(int8File, qdq.model().toByteArray());
                 ModelComparison.Result cmp;
                 try (OrtModel int8 = OrtModel.load(int8File, 0, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
-                    cmp = new ModelComparison().compare(reference, int8, compareOn.open(), compareBinding,
+                    cmp = new ModelComparison().compare(s.reference, int8, s.compareOn.open(), s.compareBinding,
                             evalCfg.path("batchSize").asInt(32), evalCfg.path("maxSamples").asLong(2000), p.scaled(0.1, 1.0));
                 }
                 exec.log(String.format("%s calibrator: INT8 top-1 %s (FP32 %s), agreement %.4f, output SQNR %.1f dB",
                         method.apiName(), fmt(cmp.top1Candidate()), fmt(cmp.top1Reference()), cmp.agreement(), cmp.sqnrDb()));
                 candidates.add(new Candidate(method, ranges, qdq, int8File, cmp));
             }
-        }
-        Candidate best = candidates.get(0);
-        for (Candidate c : candidates) {
-            if (c.score() > best.score()) {
-                best = c;
+            Candidate best = candidates.get(0);
+            for (Candidate c : candidates) {
+                if (c.score() > best.score()) {
+                    best = c;
+                }
             }
+            if (candidates.size() > 1) {
+                exec.log("best calibrator: " + best.method().apiName());
+            }
+
+            // what ONNX Runtime made of it
+            Map<String, Integer> fused = OrtFusionCheck.fusedOps(best.file());
+            int fusedKernels = OrtFusionCheck.fusedInt8Count(fused);
+            exec.log("ONNX Runtime's optimized INT8 graph: " + fused + " (" + fusedKernels + " fused int8 kernels)");
+
+            // per-layer error: each quantized tensor against its FP32 twin on a few samples
+            progress.update(0.76, "evaluate", "per-layer SQNR");
+            Map<String, Double> layerSqnr = LayerErrors.sqnrPerTensor(s.fp32, best.qdq().model(), plan.activationTensors(),
+                    s.compareOn.open(), s.compareBinding, 16);
+
+            // latency, FP32 and INT8 interleaved in the same run
+            List<BenchmarkResult> latency = s.latency(best.file(), progress.scaled(0.8, 0.99));
+            BenchmarkResult fpLat = latency.get(0);
+            BenchmarkResult qLat = latency.get(1);
+            double speedup = qLat.latencyMs().p50() > 0 ? fpLat.latencyMs().p50() / qLat.latencyMs().p50() : 0;
+            exec.log(String.format("latency p50: FP32 %.3f ms, INT8 %.3f ms (%.2fx), batch %d, %d thread(s)",
+                    fpLat.latencyMs().p50(), qLat.latencyMs().p50(), speedup, fpLat.batchSize(), fpLat.threads()));
+
+            return outcome(exec, cfg, settings, plan, s.prepared, candidates, best, fused, fusedKernels, layerSqnr, fpLat, qLat, speedup,
+                    histogramsFile, s.histograms);
         }
-        if (candidates.size() > 1) {
-            exec.log("best calibrator: " + best.method().apiName());
-        }
-
-        // ---- what ONNX Runtime made of it
-        Map<String, Integer> fused = OrtFusionCheck.fusedOps(best.file());
-        int fusedKernels = OrtFusionCheck.fusedInt8Count(fused);
-        exec.log("ONNX Runtime's optimized INT8 graph: " + fused + " (" + fusedKernels + " fused int8 kernels)");
-
-        // ---- per-layer error: each quantized tensor against its FP32 twin on a few samples
-        progress.update(0.76, "evaluate", "per-layer SQNR");
-        Map<String, Double> layerSqnr = LayerErrors.sqnrPerTensor(fp32, best.qdq().model(), plan.activationTensors(),
-                compareOn.open(), compareBinding, 16);
-
-        // ---- latency, FP32 and INT8 interleaved in the same run
-        JsonNode b = cfg.path("benchmark");
-        BenchmarkSettings bench = new BenchmarkSettings(b.path("iterations").asInt(200), b.path("warmup").asInt(20),
-                b.path("batchSize").asInt(1), b.path("threads").asInt(1));
-        List<BenchmarkResult> latency;
-        try (OrtModel f = OrtModel.load(fp32File, bench.threads(), OrtSession.SessionOptions.OptLevel.ALL_OPT);
-             OrtModel q = OrtModel.load(best.file(), bench.threads(), OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
-            latency = new LatencyBenchmark().runInterleaved(List.of(f, q), bench, compareOn.open(), progress.scaled(0.8, 0.99));
-        }
-        BenchmarkResult fpLat = latency.get(0);
-        BenchmarkResult qLat = latency.get(1);
-        double speedup = qLat.latencyMs().p50() > 0 ? fpLat.latencyMs().p50() / qLat.latencyMs().p50() : 0;
-        exec.log(String.format("latency p50: FP32 %.3f ms, INT8 %.3f ms (%.2fx), batch %d, %d thread(s)",
-                fpLat.latencyMs().p50(), qLat.latencyMs().p50(), speedup, bench.batchSize(), bench.threads()));
-
-        // ---- result, reports, artifacts
-        return outcome(exec, cfg, settings, plan, prepared, candidates, best, fused, fusedKernels, layerSqnr, fpLat, qLat, speedup,
-                histogramsFile, histograms);
     }
 
     static HistogramSet histograms(JobExecution exec, OnnxMl.ModelProto fp32, QdqPlan plan, JobExecution.DatasetInput calibData,
