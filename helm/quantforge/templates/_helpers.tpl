@@ -90,6 +90,13 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.config.jobsReaperIntervalSeconds | quote }}
 - name: JAVA_TOOL_OPTIONS
   value: {{ .Values.config.javaToolOptions | quote }}
+{{- if .Values.apiToken.existingSecret }}
+- name: QF_API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.apiToken.existingSecret }}
+      key: {{ .Values.apiToken.key | default "token" }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
