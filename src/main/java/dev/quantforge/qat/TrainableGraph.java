@@ -43,7 +43,9 @@ public final class TrainableGraph implements AutoCloseable {
     public static final Set<String> SUPPORTED_OPS = Collections.unmodifiableSet(new TreeSet<>(Set.of(
             "Conv", "Gemm", "MatMul", "Add", "Mul", "Sub", "Div", "Relu", "Clip", "Sigmoid",
             "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
-            "Squeeze", "Unsqueeze", "Concat", "Softmax", "LogSoftmax", "Constant", "Identity")));
+            "Squeeze", "Unsqueeze", "Concat", "Softmax", "LogSoftmax", "Constant", "Identity",
+            // shape arithmetic of exported flattens (Shape → Gather → Unsqueeze → Concat → Reshape)
+            "Shape", "Gather")));
 
     private static final int MIN_OPSET = 13;
 
@@ -363,6 +365,8 @@ public final class TrainableGraph implements AutoCloseable {
             case "LogSoftmax" -> in[0].logSoftmax(axis(intAttr(node, "axis", -1), in[0]));
             case "Constant" -> constant(node, scope);
             case "Identity" -> in[0];
+            case "Shape" -> shape(node, in[0], scope);
+            case "Gather" -> gather(in[0], in[1], (int) intAttr(node, "axis", 0));
             default -> throw new UnsupportedModelException("unsupported op " + node.getOpType());
         };
     }
@@ -556,6 +560,68 @@ public final class TrainableGraph implements AutoCloseable {
         updated.setName(name);
         buffers.put(name, updated);
         running.close();
+    }
+
+    private static NDArray shape(OnnxMl.NodeProto node, NDArray x, NDManager scope) {
+        long[] dims = x.getShape().getShape();
+        int rank = dims.length;
+        long start = intAttr(node, "start", 0);
+        long end = intAttr(node, "end", rank);
+        start = Math.min(Math.max(start < 0 ? start + rank : start, 0), rank);
+        end = Math.min(Math.max(end < 0 ? end + rank : end, 0), rank);
+        return scope.create(Arrays.copyOfRange(dims, (int) start, (int) Math.max(start, end)));
+    }
+
+    /** numpy take along {@code axis} (negative indices allowed), differentiable in {@code x}. */
+    private static NDArray gather(NDArray x, NDArray indices, int axis) {
+        long[] dims = x.getShape().getShape();
+        int rank = dims.length;
+        if (axis < 0) {
+            axis += rank;
+        }
+        long size = dims[axis];
+        NDArray idx = indices.toType(DataType.INT64, false);
+        idx = idx.add(idx.lt(0).toType(DataType.INT64, false).mul(size));
+        int[] perm = new int[rank];
+        perm[0] = axis;
+        for (int i = 0, j = 1; i < rank; i++) {
+            if (i != axis) {
+                perm[j++] = i;
+            }
+        }
+        NDArray moved = rank == 1 ? x : x.transpose(perm);
+        long rest = 1;
+        for (int i = 0; i < rank; i++) {
+            if (i != axis) {
+                rest *= dims[i];
+            }
+        }
+        NDArray linear = idx.reshape(-1, 1).mul(rest).add(x.getManager().arange(0, Math.toIntExact(rest), 1, DataType.INT64).reshape(1, -1));
+        NDArray taken = moved.reshape(-1).take(linear.reshape(-1));
+        long[] idxDims = indices.getShape().getShape();
+        long[] takenShape = new long[idxDims.length + rank - 1];
+        System.arraycopy(idxDims, 0, takenShape, 0, idxDims.length);
+        for (int i = 0, j = idxDims.length; i < rank; i++) {
+            if (i != axis) {
+                takenShape[j++] = dims[i];
+            }
+        }
+        taken = taken.reshape(new Shape(takenShape));
+        // move the index dims back to position axis: [I..., d0..d(axis-1), d(axis+1)..] → [d0.., I..., ..]
+        int k = idxDims.length;
+        int outRank = takenShape.length;
+        int[] back = new int[outRank];
+        int p = 0;
+        for (int i = 0; i < axis; i++) {
+            back[p++] = k + i;
+        }
+        for (int i = 0; i < k; i++) {
+            back[p++] = i;
+        }
+        for (int i = k + axis; i < outRank; i++) {
+            back[p++] = i;
+        }
+        return outRank == 0 || axis == 0 ? taken : taken.transpose(back);
     }
 
     private static NDArray globalAveragePool(NDArray x) {
