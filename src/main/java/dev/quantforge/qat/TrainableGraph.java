@@ -222,6 +222,25 @@ public final class TrainableGraph implements AutoCloseable {
         return Collections.unmodifiableMap(parameters);
     }
 
+    /**
+     * Sets the accumulated gradients of the parameters to zero. PyTorch accumulates gradients over
+     * {@code backward} calls and DJL's {@code GradientCollector} does not reset them: call this
+     * before (or after) each optimizer step.
+     */
+    public void zeroGradients() {
+        for (NDArray p : parameters.values()) {
+            NDArray grad;
+            try {
+                grad = p.getGradient();
+            } catch (IllegalStateException noGradientYet) {
+                continue;
+            }
+            try (grad) {
+                grad.subi(grad);
+            }
+        }
+    }
+
     /** BatchNormalization running means and variances, by initializer name. */
     public Map<String, NDArray> buffers() {
         return Collections.unmodifiableMap(buffers);

@@ -183,6 +183,10 @@ class TrainableGraphModelsTest {
                 assertTrue(grad.abs().sum().getFloat() > 0, "no gradient for " + p.getName());
                 p.subi(grad.mul(lr));
             }
+            graph.zeroGradients();
+            for (NDArray p : graph.parameters().values()) {
+                assertEquals(0f, p.getGradient().abs().sum().getFloat(), "gradient of " + p.getName() + " zeroed");
+            }
             double after;
             try (NDManager step = manager.newSubManager()) {
                 after = loss(graph, step, images, labels, shape).getFloat();
