@@ -29,6 +29,15 @@ class ArchitectureTest {
             .because("services call the engine, never the other way round");
 
     @ArchTest
+    static final ArchRule qatEngineIsPlainJava = noClasses().that().resideInAPackage("dev.quantforge.qat..")
+            .should().dependOnClassesThat().resideInAnyPackage("org.springframework..", "jakarta.persistence..",
+                    "jakarta.servlet..", "org.hibernate..", "tools.jackson..", "com.fasterxml..",
+                    "dev.quantforge.model..", "dev.quantforge.dataset..", "dev.quantforge.storage..",
+                    "dev.quantforge.job..", "dev.quantforge.worker..", "dev.quantforge.report..",
+                    "dev.quantforge.artifact..", "dev.quantforge.platform..")
+            .because("the QAT training engine is plain Java on top of the quant engine");
+
+    @ArchTest
     static final ArchRule datasetReadersArePlainJava = noClasses().that().resideInAPackage("dev.quantforge.dataset.io..")
             .should().dependOnClassesThat().resideInAnyPackage("org.springframework..", "jakarta.persistence..")
             .because("the dataset readers feed the engine and are tested without a server");
