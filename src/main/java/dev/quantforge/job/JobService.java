@@ -125,6 +125,12 @@ public class JobService {
             throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST, "Nothing to quantize", msg,
                     List.of(new FieldError("modelId", msg)));
         }
+        List<FieldError> modelErrors = new ArrayList<>();
+        spec.validateModel(models.summary(model), modelErrors);
+        if (!modelErrors.isEmpty()) {
+            throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST, "Model not supported by this job type",
+                    modelErrors.get(0).message(), modelErrors);
+        }
         for (Map.Entry<JobTypeSpec.DatasetRole, UUID> e : datasetIds.entrySet()) {
             DatasetEntity ds = datasets.find(e.getValue()).orElseThrow(() -> ApiException.notFound("dataset", e.getValue()));
             if (spec.labelledDatasets().contains(e.getKey()) && !ds.isHasLabels()) {

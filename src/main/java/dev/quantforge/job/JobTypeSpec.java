@@ -33,6 +33,10 @@ public interface JobTypeSpec {
         return false;
     }
 
+    /** Checks the model itself (e.g. ops the job cannot handle); adds field errors. */
+    default void validateModel(dev.quantforge.quant.onnx.ModelSummary summary, List<ApiException.FieldError> errors) {
+    }
+
     /** Dataset roles whose dataset must carry labels (e.g. the evaluation set of a top-1 evaluation). */
     default Set<DatasetRole> labelledDatasets() {
         return Set.of();

@@ -53,6 +53,9 @@ public interface JobExecution {
     /** The reports this job stored so far (by earlier attempts too): {id, configHash, config, metrics, layers}. */
     List<JsonNode> savedReports() throws IOException;
 
+    /** A directory kept across attempts and jobs (engine caches, training checkpoints). */
+    Path cacheDir();
+
     /** A scratch directory for this attempt (deleted after the job). */
     Path workDir();
 

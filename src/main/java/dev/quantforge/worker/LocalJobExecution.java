@@ -38,11 +38,13 @@ final class LocalJobExecution implements JobExecution {
     private final dev.quantforge.report.ReportRepository reports;
     private final ObjectMapper json;
     private final String workerId;
+    private final Path cacheDir;
 
     LocalJobExecution(JobRecord job, ObjectMapper json, ModelService models, DatasetService datasets, BlobStore blobs,
                       dev.quantforge.artifact.ArtifactRepository artifacts, JobResults results,
                       dev.quantforge.report.ReportRepository reports, String workerId, JobLogRepository logs,
-                      LiveProgress progress, Path workDir) {
+                      LiveProgress progress, Path workDir, Path cacheDir) {
+        this.cacheDir = cacheDir;
         this.artifacts = artifacts;
         this.results = results;
         this.reports = reports;
@@ -154,6 +156,11 @@ final class LocalJobExecution implements JobExecution {
     public Optional<Path> artifactOf(UUID otherJobId, String kind) {
         return artifacts.forJob(otherJobId).stream().filter(a -> a.kind().equals(kind)).findFirst()
                 .map(a -> blobs.pathOf(a.sha256()));
+    }
+
+    @Override
+    public Path cacheDir() {
+        return cacheDir;
     }
 
     @Override

@@ -150,7 +150,8 @@ public class LocalWorkerPool implements SmartLifecycle {
         try {
             workDir = Files.createTempDirectory(props.tmpDir(), "job-" + job.id() + "-");
             logs.append(job.id(), "INFO", "attempt " + job.attempts() + " of " + job.maxAttempts() + " started on worker " + owner);
-            LocalJobExecution exec = new LocalJobExecution(job, json, models, datasets, blobs, artifacts, results, reports, owner, logs, progress, workDir);
+            LocalJobExecution exec = new LocalJobExecution(job, json, models, datasets, blobs, artifacts, results, reports, owner, logs, progress, workDir,
+                    props.dataDir().resolve("cache"));
             AttemptRunner.Ended ended = AttemptRunner.run(handler, exec);
             outcomeTag = record(job, owner, ended);
         } catch (Exception e) {

@@ -481,6 +481,11 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         }
 
         @Override
+        public Path cacheDir() {
+            return dataDir.resolve("cache");
+        }
+
+        @Override
         public Path workDir() {
             return workDir;
         }

@@ -63,8 +63,13 @@ final class QuantizationSession implements AutoCloseable {
     }
 
     QuantizationSession(JobExecution exec, Progress calibrationProgress) throws Exception {
+        this(exec, exec.config(), calibrationProgress);
+    }
+
+    /** With an effective config that differs from the job's (e.g. qat's top-level fromJobId moved under calibration). */
+    QuantizationSession(JobExecution exec, JsonNode cfg, Progress calibrationProgress) throws Exception {
         this.exec = exec;
-        this.cfg = exec.config();
+        this.cfg = cfg;
         exec.progress().update(0, "prepare", "preparing the FP32 graph");
         OnnxMl.ModelProto original = ModelInspector.parse(exec.modelFile());
         prepared = new GraphPreparer().prepare(original, new PrepareOptions(cfg.path("foldBatchNorm").asBoolean(true)));
