@@ -155,7 +155,7 @@ public final class QatTrainer {
                         lossSteps++;
                         String acc = labelled > 0 ? String.format(" acc %.4f", correct / (double) labelled) : "";
                         double fraction = ((epoch - 1) + step / (double) stepsPerEpoch) / recipe.epochs();
-                        progress.update(Math.min(1, fraction), PHASE, String.format("epoch %d/%d step %d/%d loss %.6f%s lr %.3g",
+                        progress.update(Math.min(1, fraction), PHASE, String.format("epoch %d/%d step %d/%d loss %.6g%s lr %.3g",
                                 epoch, recipe.epochs(), step, stepsPerEpoch, meanLoss, acc, lr));
                     }
                 }
