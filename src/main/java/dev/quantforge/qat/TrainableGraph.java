@@ -263,6 +263,29 @@ public final class TrainableGraph implements AutoCloseable {
      * @return the graph outputs in graph order
      */
     public NDList forward(Map<String, NDArray> inputs, boolean training) {
+        return forward(inputs, training, null);
+    }
+
+    /**
+     * A transform of the value a node reads at one input position (fake quantization hooks in here).
+     * It sees activations, parameters and constants alike; return {@code value} to leave it unchanged.
+     */
+    @FunctionalInterface
+    public interface InputTransform {
+        /**
+         * @param nodeIndex the node's index in the graph's node list
+         * @param position  the input position
+         * @param tensor    the tensor name the node reads
+         * @param value     its value
+         */
+        NDArray apply(int nodeIndex, int position, String tensor, NDArray value);
+    }
+
+    /**
+     * Like {@link #forward(Map, boolean)}, with every node input passed through {@code transform}
+     * (null: none) before the node reads it. Graph outputs are returned untransformed.
+     */
+    public NDList forward(Map<String, NDArray> inputs, boolean training, InputTransform transform) {
         Map<String, NDArray> values = new HashMap<>();
         NDManager scope = null;
         for (String name : inputNames) {
@@ -283,11 +306,19 @@ public final class TrainableGraph implements AutoCloseable {
         buffers.values().forEach(a -> owned.put(a, true));
         constants.values().forEach(a -> owned.put(a, true));
         values.values().forEach(a -> owned.put(a, true));
-        for (OnnxMl.NodeProto node : nodes) {
+        for (int n = 0; n < nodes.size(); n++) {
+            OnnxMl.NodeProto node = nodes.get(n);
             NDArray[] in = new NDArray[node.getInputCount()];
             for (int i = 0; i < in.length; i++) {
                 String name = node.getInput(i);
                 in[i] = name.isEmpty() ? null : lookup(name, values);
+                if (transform != null && in[i] != null) {
+                    NDArray t = transform.apply(n, i, name, in[i]);
+                    if (t != in[i] && !owned.containsKey(t) && t.getManager() != scope) {
+                        t.attach(scope);
+                    }
+                    in[i] = t;
+                }
             }
             NDArray out;
             try {

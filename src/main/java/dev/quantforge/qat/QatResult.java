@@ -1,0 +1,20 @@
+package dev.quantforge.qat;
+
+import ai.onnx.proto.OnnxMl;
+import dev.quantforge.quant.calib.TensorRange;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * @param trainedFp32 the prepared FP32 model with the trained weights (feed it to {@code QdqWriter} with {@link #ranges})
+ * @param ranges      the activation ranges (the given ones: ranges are not learned yet)
+ * @param epochs      the stats of every epoch trained, including those of a run this one resumed
+ */
+public record QatResult(OnnxMl.ModelProto trainedFp32, Map<String, TensorRange> ranges, List<EpochStats> epochs) {
+
+    public QatResult {
+        ranges = Map.copyOf(ranges);
+        epochs = List.copyOf(epochs);
+    }
+}
