@@ -222,8 +222,6 @@ public final class RemoteWorkerAgent implements AutoCloseable {
             }
         }
         ArrayNode arts = meta.putArray("artifacts");
-        List<HttpRequest.BodyPublisher> parts = new ArrayList<>();
-        parts.add(text(boundary, "result", json.writeValueAsString(meta)));
         int i = 0;
         for (JobOutcome.ArtifactDraft a : outcome.artifacts()) {
             String part = "artifact" + i++;
@@ -235,8 +233,8 @@ public final class RemoteWorkerAgent implements AutoCloseable {
                 o.put("resultField", a.resultField());
             }
         }
-        // the metadata part was built before the artifact list was filled: rebuild it
-        parts.set(0, text(boundary, "result", json.writeValueAsString(meta)));
+        List<HttpRequest.BodyPublisher> parts = new ArrayList<>();
+        parts.add(text(boundary, "result", json.writeValueAsString(meta)));
         i = 0;
         for (JobOutcome.ArtifactDraft a : outcome.artifacts()) {
             parts.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "\r\nContent-Disposition: form-data; name=\"artifact" + i++

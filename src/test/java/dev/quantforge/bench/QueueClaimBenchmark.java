@@ -51,9 +51,7 @@ class QueueClaimBenchmark {
         ds = TestDatabase.newMigratedDataSource(10);
         jdbc = JdbcClient.create(ds);
         jobs = new JobRepository(jdbc);
-        modelId = UUID.randomUUID();
-        jdbc.sql("insert into model (id, name, sha256, size_bytes, summary) values (:id, 'm', :sha, 1, '{}')")
-                .param("id", modelId).param("sha", "0".repeat(64)).update();
+        modelId = TestDatabase.insertPlaceholderModel(jdbc);
     }
 
     @AfterAll

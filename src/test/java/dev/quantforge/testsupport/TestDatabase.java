@@ -292,4 +292,12 @@ public final class TestDatabase {
         cfg.setMaximumPoolSize(poolSize);
         return new com.zaxxer.hikari.HikariDataSource(cfg);
     }
+
+    /** Inserts a placeholder model row (jobs reference a model) and returns its id. */
+    public static java.util.UUID insertPlaceholderModel(org.springframework.jdbc.core.simple.JdbcClient jdbc) {
+        java.util.UUID id = java.util.UUID.randomUUID();
+        jdbc.sql("insert into model (id, name, sha256, size_bytes, summary) values (:id, 'm', :sha, 1, '{}')")
+                .param("id", id).param("sha", "0".repeat(64)).update();
+        return id;
+    }
 }
