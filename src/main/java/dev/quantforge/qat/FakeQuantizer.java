@@ -19,13 +19,15 @@ import java.util.Set;
  * Fake quantization of a {@link TrainableGraph} exactly where {@link QdqWriter} puts Q/DQ pairs: the QDQ model
  * is written once (with the given ranges) and read back — which node input reads a dequantized activation
  * (scale, zero point, integer range from its QuantizeLinear) and which reads a dequantized weight (axis
- * from its DequantizeLinear).
+ * from its DequantizeLinear). Keys are (node name, input position), so the same quantizer applies to the
+ * graph with BatchNorm unfolded: folding keeps the Conv's name and gives it the BatchNorm's output, and
+ * per-channel weight quantization along the output axis commutes with the per-channel BN scale.
  *
  * <ul>
  *   <li>Activations: {@code y = clip(x, lo, hi) + stopGradient(fq(x) − clip(x, lo, hi))} with
  *       {@code fq(x) = (clamp(round(x/s) + zp, qmin, qmax) − zp)·s} and {@code [lo, hi]} the representable range:
  *       the clipped straight-through estimator (gradient 1 inside the range, 0 where the value saturates).
- *       Scale and zero point stay fixed (ranges are not learned).</li>
+ *       Scale and zero point stay fixed (learned LSQ scales were tried and left out: see the README).</li>
  *   <li>Weights: symmetric int8, per channel along the DequantizeLinear's axis (or per tensor), scale =
  *       max|w| / 127 (/ 64 with reduced-range weights) from the current weights every step (scale not
  *       differentiated); plain STE {@code y = w + stopGradient(fq(w) − w)} (nothing saturates).</li>
@@ -41,8 +43,10 @@ final class FakeQuantizer {
     private record WeightQ(Integer axis, int qmax) {
     }
 
-    private final Map<Long, ActQ> activations = new HashMap<>();
-    private final Map<Long, WeightQ> weights = new HashMap<>();
+    // keyed by (node name, input position): the same keys hold in the graph with BatchNorm unfolded, since
+    // folding keeps the Conv's name and gives it the BatchNorm's output name
+    private final Map<String, ActQ> activations = new HashMap<>();
+    private final Map<String, WeightQ> weights = new HashMap<>();
 
     FakeQuantizer(OnnxMl.ModelProto fp32, QdqPlan plan, Map<String, TensorRange> ranges, QuantizationSettings settings) {
         OnnxMl.ModelProto qdq = QdqWriter.write(fp32, plan, ranges, settings).model();
@@ -83,7 +87,7 @@ final class FakeQuantizer {
                             + ", not a DequantizeLinear output");
                 }
                 String x = dq.getInput(0);
-                long key = key(i, pos);
+                String key = key(before.getName(), pos);
                 OnnxMl.TensorProto stored = inits.get(x);
                 if (stored != null) {
                     if (stored.getDataType() == OnnxMl.TensorProto.DataType.INT8_VALUE) {
@@ -105,8 +109,8 @@ final class FakeQuantizer {
         }
     }
 
-    private static long key(int node, int position) {
-        return ((long) node << 20) | position;
+    private static String key(String node, int position) {
+        return node + '\u0000' + position;
     }
 
     private static int zeroPoint(OnnxMl.TensorProto t, boolean uint8) {
@@ -133,7 +137,7 @@ final class FakeQuantizer {
     TrainableGraph.InputTransform pass(NDManager scope) {
         Map<String, NDArray> cache = new HashMap<>();
         return (node, position, tensor, value) -> {
-            long key = key(node, position);
+            String key = key(node.getName(), position);
             ActQ a = activations.get(key);
             if (a != null) {
                 return cache.computeIfAbsent(a.tensor, t -> fakeQuantActivation(value, a, scope));

@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * @param trainedFp32 the prepared FP32 model with the trained weights (feed it to {@code QdqWriter} with {@link #ranges})
- * @param ranges      the activation ranges (the given ones: ranges are not learned yet)
+ * @param ranges      the activation ranges (the calibrated ones: ranges are not learned)
  * @param epochs      the stats of every epoch trained, including those of a run this one resumed
  */
 public record QatResult(OnnxMl.ModelProto trainedFp32, Map<String, TensorRange> ranges, List<EpochStats> epochs) {

@@ -273,12 +273,12 @@ public final class TrainableGraph implements AutoCloseable {
     @FunctionalInterface
     public interface InputTransform {
         /**
-         * @param nodeIndex the node's index in the graph's node list
-         * @param position  the input position
-         * @param tensor    the tensor name the node reads
-         * @param value     its value
+         * @param node     the node
+         * @param position the input position
+         * @param tensor   the tensor name the node reads
+         * @param value    its value
          */
-        NDArray apply(int nodeIndex, int position, String tensor, NDArray value);
+        NDArray apply(OnnxMl.NodeProto node, int position, String tensor, NDArray value);
     }
 
     /**
@@ -313,7 +313,7 @@ public final class TrainableGraph implements AutoCloseable {
                 String name = node.getInput(i);
                 in[i] = name.isEmpty() ? null : lookup(name, values);
                 if (transform != null && in[i] != null) {
-                    NDArray t = transform.apply(n, i, name, in[i]);
+                    NDArray t = transform.apply(node, i, name, in[i]);
                     if (t != in[i] && !owned.containsKey(t) && t.getManager() != scope) {
                         t.attach(scope);
                     }

@@ -58,7 +58,8 @@ public final class AttemptRunner {
         }
     }
 
-    static void deleteTree(Path dir) {
+    /** Deletes a directory tree, best effort (scratch space, caches). */
+    public static void deleteTree(Path dir) {
         if (dir == null || !Files.exists(dir)) {
             return;
         }

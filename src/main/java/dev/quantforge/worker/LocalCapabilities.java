@@ -31,8 +31,18 @@ public final class LocalCapabilities {
                 caps.put("tensorrt", true);
             }
         }
+        if (qatAvailable()) {
+            // the PyTorch CPU natives on the classpath are linux-x86_64 only; they are extracted on first use
+            caps.putObject("qat").put("engine", "pytorch").put("device", "cpu");
+        }
         caps.put("host", hostName());
         return caps;
+    }
+
+    static boolean qatAvailable() {
+        String arch = System.getProperty("os.arch", "");
+        return System.getProperty("os.name", "").toLowerCase().contains("linux") && (arch.equals("amd64") || arch.equals("x86_64"))
+                && LocalCapabilities.class.getClassLoader().getResource("ai/djl/pytorch/engine/PtEngine.class") != null;
     }
 
     static String hostName() {

@@ -181,7 +181,7 @@ class TrainableGraphModelsTest {
             for (NDArray p : graph.parameters().values()) {
                 NDArray grad = p.getGradient();
                 assertTrue(grad.abs().sum().getFloat() > 0, "no gradient for " + p.getName());
-                p.subi(grad.mul(lr));
+                p.stopGradient().subi(grad.mul(lr)); // through a detached view: grad mode may be on in this thread
             }
             graph.zeroGradients();
             for (NDArray p : graph.parameters().values()) {

@@ -15,9 +15,10 @@ import java.util.Set;
  *       13), with the ONNX version converter; the IR version becomes at least 7;</li>
  *   <li>removes initializers from {@code graph.input} (old exporters list them there, and ONNX Runtime
  *       then treats them as overridable inputs instead of constants);</li>
- *   <li>folds inference-mode BatchNormalization into the Conv that feeds it (when enabled);</li>
  *   <li>names every node with the {@link NodeNames} rule, so that the names in reports match the
- *       model summary.</li>
+ *       model summary;</li>
+ *   <li>folds inference-mode BatchNormalization into the Conv that feeds it (when enabled; the Conv keeps
+ *       its name).</li>
  * </ol>
  * The input proto is not modified. The result is deterministic for the same input.
  */
@@ -35,10 +36,12 @@ public final class GraphPreparer {
 
         OnnxMl.GraphProto.Builder graph = current.getGraph().toBuilder();
         removeInitializerInputs(graph, steps);
+        // named before folding: a node's name does not depend on whether BatchNorm is folded (QAT trains the
+        // unfolded graph and quantizes the folded one), and generated names follow the original node order
+        nameNodes(graph, steps);
         if (options.foldBatchNorm()) {
             BatchNormFolder.fold(graph, steps);
         }
-        nameNodes(graph, steps);
         return new PreparedModel(current.toBuilder().setGraph(graph).build(), steps);
     }
 

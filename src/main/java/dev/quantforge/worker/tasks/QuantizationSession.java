@@ -82,7 +82,9 @@ final class QuantizationSession implements AutoCloseable {
         if (fullPlan.quantizedNodes().isEmpty()) {
             throw new DataFormatException("nothing to quantize: every quantizable node is excluded by the config");
         }
-        JobExecution.DatasetInput calib = exec.dataset(dev.quantforge.job.JobTypeSpec.DatasetRole.CALIBRATION).orElseThrow();
+        // qat: without a calibration set, the training set calibrates
+        JobExecution.DatasetInput calib = exec.dataset(dev.quantforge.job.JobTypeSpec.DatasetRole.CALIBRATION)
+                .or(() -> exec.dataset(dev.quantforge.job.JobTypeSpec.DatasetRole.TRAINING)).orElseThrow();
         Map<String, String> binding = InputBinding.bind(exec.modelInputs(), calib.tensors());
         histograms = PtqHandler.histograms(exec, fp32, fullPlan, calib, binding, cfg.path("calibration"),
                 cfg.path("activations").path("bins").asInt(2048), calibrationProgress);
