@@ -77,9 +77,8 @@ class QatJobTest extends ServiceTest {
         double after = r.path("after").path("top1").asDouble();
         System.out.printf("CIFAR QAT (2 epochs from max PTQ): ptq job %.4f, before %.4f → after %.4f (FP32 %.4f), %.0f images/s, %s%n",
                 ptqTop1, before, after, r.path("fp32").path("top1").asDouble(), r.path("trainingImagesPerSecond").asDouble(), r.path("epochs"));
-        // the same QDQ model measured in another ONNX Runtime session: ORT's fused int8 kernels (ALL_OPT) give a slightly
-        // different top-1 per session on this CPU (0.766-0.783 measured for one model; BASIC_OPT: 0.7805 every time)
-        assertThat(before).as("the start is the ptq job's model").isCloseTo(ptqTop1, org.assertj.core.data.Offset.offset(0.02));
+        // the same QDQ model in another ONNX Runtime session (with ORT 1.21-1.24 on an AMX Xeon this varied by 1 pt: see pom.xml)
+        assertThat(before).as("the start is the ptq job's model").isCloseTo(ptqTop1, org.assertj.core.data.Offset.offset(0.003));
         assertThat(after).as("two epochs of QAT are no worse than the PTQ start").isGreaterThanOrEqualTo(before);
         assertThat(r.path("loss").asString()).isEqualTo("cross_entropy");
         assertThat(r.path("batchNorm").asString()).isEqualTo("frozen");
