@@ -41,7 +41,7 @@ import java.util.Set;
 public final class LatencyBenchmark {
 
     /** The onnxruntime Maven artifact the service is built against, if the runtime cannot tell. */
-    static final String FALLBACK_ENGINE_VERSION = "1.24.1";
+    static final String FALLBACK_ENGINE_VERSION = "1.20.0"; // keep in step with onnxruntime.version in pom.xml
     private static final int PROGRESS_EVERY = 10;
 
     public BenchmarkResult run(Path onnxFile, BenchmarkSettings settings, SampleSource dataOrNull, Progress progress) {
