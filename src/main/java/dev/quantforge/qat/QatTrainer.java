@@ -113,11 +113,10 @@ public final class QatTrainer {
         try (NDManager manager = engine.newManager(); TrainableGraph graph = TrainableGraph.of(start, manager);
              TrainableGraph teacher = crossEntropy ? null : TrainableGraph.of(trainable, manager)) {
             graph.setBatchNormFrozen(options.batchNormFrozen());
-            Map<String, NDArray> params = new LinkedHashMap<>(graph.parameters());
             double temperature = 0;
             int fixedBatch = fixedBatch(trainable);
             Map<String, NDArray> velocity = new LinkedHashMap<>();
-            for (Map.Entry<String, NDArray> p : params.entrySet()) {
+            for (Map.Entry<String, NDArray> p : graph.parameters().entrySet()) {
                 float[] v = resumed == null ? null : resumed.momentum().get(p.getKey());
                 NDArray buf = v == null ? manager.zeros(p.getValue().getShape()) : manager.create(v, p.getValue().getShape());
                 velocity.put(p.getKey(), buf);
@@ -135,7 +134,7 @@ public final class QatTrainer {
                     int batchFrom = (step - 1) * recipe.batchSize();
                     int batchSize = (int) Math.min(recipe.batchSize(), total - batchFrom);
                     lr = recipe.lrAt(epoch - 1 + (step - 1) / (double) stepsPerEpoch);
-                    zeroGradients(params.values());
+                    graph.zeroGradients();
                     double batchLoss = 0;
                     // a model with a fixed batch dimension (mnist-8: 1) runs the batch in chunks, gradients accumulate
                     int chunk = fixedBatch > 0 ? fixedBatch : batchSize;
@@ -175,7 +174,7 @@ public final class QatTrainer {
                     if (used == 0) {
                         continue; // a tail smaller than the model's fixed batch
                     }
-                    sgdStep(params, velocity, (float) lr, (float) recipe.momentum(), (float) recipe.weightDecay(),
+                    sgdStep(graph, velocity, (float) lr, (float) recipe.momentum(), (float) recipe.weightDecay(),
                             batchSize / (float) used);
                     seen += used;
                     double meanLoss = batchLoss / used;
@@ -197,7 +196,7 @@ public final class QatTrainer {
                 LOG.info(String.format("QAT epoch %d/%d: loss %.6f, %d samples in %.1f s (%.1f images/s)", epoch, recipe.epochs(),
                         es.meanLoss(), seen, seconds, es.imagesPerSecond()));
                 if (checkpointDir != null) {
-                    Map<String, NDArray> state = new LinkedHashMap<>(params);
+                    Map<String, NDArray> state = new LinkedHashMap<>(graph.parameters());
                     state.putAll(graph.buffers()); // BatchNorm running statistics, when they train
                     writeCheckpoint(checkpointDir, epoch, state, velocity, stats);
                 }
@@ -225,20 +224,6 @@ public final class QatTrainer {
         return out;
     }
 
-    /** PyTorch accumulates gradients over backward calls; DJL's GradientCollector does not reset them. */
-    private static void zeroGradients(Iterable<NDArray> params) {
-        for (NDArray p : params) {
-            NDArray g;
-            try {
-                g = p.getGradient();
-            } catch (IllegalStateException noGradientYet) {
-                continue;
-            }
-            try (g) {
-                g.subi(g);
-            }
-        }
-    }
 
     /** At most a third of the heap, and 2 GiB, for the decoded training set. */
     static long maxTrainingBytes() {
@@ -327,9 +312,9 @@ public final class QatTrainer {
         return Math.max(1, sum / n);
     }
 
-    private static void sgdStep(Map<String, NDArray> params, Map<String, NDArray> velocity, float lr,
+    private static void sgdStep(TrainableGraph graph, Map<String, NDArray> velocity, float lr,
                                 float momentum, float weightDecay, float gradScale) {
-        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+        for (Map.Entry<String, NDArray> e : graph.parameters().entrySet()) {
             NDArray p = e.getValue();
             NDArray v = velocity.get(e.getKey());
             try (NDManager tmp = p.getManager().newSubManager()) {
@@ -352,7 +337,7 @@ public final class QatTrainer {
                 view.subi(upd);
             }
         }
-        zeroGradients(params.values());
+        graph.zeroGradients();
     }
 
     // ---------------------------------------------------------------- checkpoints

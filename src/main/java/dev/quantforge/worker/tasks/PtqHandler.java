@@ -526,7 +526,7 @@ public class PtqHandler implements JobHandler {
         return o;
     }
 
-    private static void putNullable(ObjectNode o, String field, Double v) {
+    static void putNullable(ObjectNode o, String field, Double v) {
         if (v == null) {
             o.putNull(field);
         } else {
@@ -534,7 +534,7 @@ public class PtqHandler implements JobHandler {
         }
     }
 
-    private static String fmt(Double v) {
+    static String fmt(Double v) {
         return v == null ? "n/a" : String.format("%.4f", v);
     }
 

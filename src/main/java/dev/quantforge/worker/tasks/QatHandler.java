@@ -176,8 +176,8 @@ public class QatHandler implements JobHandler {
             QuantizationSession.Trial start = s.measure(Set.of(), progress.scaled(0.08, 0.12));
             ModelComparison.Result before = start.comparison();
             exec.log(String.format("PTQ start (%s calibrator): INT8 top-1 %s (FP32 %s), agreement %.4f, output SQNR %.1f dB",
-                    s.cfg.path("activations").path("calibrator").asString("entropy"), fmt(before.top1Candidate()),
-                    fmt(before.top1Reference()), before.agreement(), before.sqnrDb()));
+                    s.cfg.path("activations").path("calibrator").asString("entropy"), PtqHandler.fmt(before.top1Candidate()),
+                    PtqHandler.fmt(before.top1Reference()), before.agreement(), before.sqnrDb()));
             Map<String, TensorRange> ranges = new LinkedHashMap<>();
             for (String t : start.plan().activationTensors()) {
                 ranges.put(t, s.ranges.get(t).range());
@@ -237,7 +237,7 @@ public class QatHandler implements JobHandler {
                         ev.path("batchSize").asInt(32), ev.path("maxSamples").asLong(2000), progress.scaled(0.86, 0.93));
             }
             exec.log(String.format("after QAT: INT8 top-1 %s (PTQ start %s, FP32 %s), agreement %.4f, output SQNR %.1f dB",
-                    fmt(after.top1Candidate()), fmt(before.top1Candidate()), fmt(after.top1Reference()), after.agreement(),
+                    PtqHandler.fmt(after.top1Candidate()), PtqHandler.fmt(before.top1Candidate()), PtqHandler.fmt(after.top1Reference()), after.agreement(),
                     after.sqnrDb()));
             Map<String, Integer> fused = OrtFusionCheck.fusedOps(int8File);
             List<BenchmarkResult> lat = s.latency(int8File, progress.scaled(0.93, 0.99));
@@ -293,7 +293,7 @@ public class QatHandler implements JobHandler {
         result.set("before", side(before, null));
         result.set("after", side(after, qLat));
         ObjectNode fp = result.putObject("fp32");
-        putNullable(fp, "top1", after.top1Reference());
+        PtqHandler.putNullable(fp, "top1", after.top1Reference());
         fp.putObject("latencyMs").put("p50", fpLat.latencyMs().p50());
         if (before.top1Candidate() != null && after.top1Candidate() != null) {
             result.put("top1Change", after.top1Candidate() - before.top1Candidate());
@@ -312,7 +312,7 @@ public class QatHandler implements JobHandler {
             ObjectNode row = epochs.addObject();
             row.put("epoch", e.epoch());
             row.put("loss", e.meanLoss());
-            putNullable(row, "runningTop1", e.runningTop1());
+            PtqHandler.putNullable(row, "runningTop1", e.runningTop1());
             row.put("lr", e.lr());
             row.put("samples", e.samples());
             row.put("seconds", e.seconds());
@@ -332,7 +332,7 @@ public class QatHandler implements JobHandler {
 
     private static ObjectNode side(ModelComparison.Result r, BenchmarkResult latency) {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
-        putNullable(o, "top1", r.top1Candidate());
+        PtqHandler.putNullable(o, "top1", r.top1Candidate());
         o.put("agreement", r.agreement());
         o.put("sqnrDb", r.sqnrDb());
         o.put("cosine", r.cosine());
@@ -357,17 +357,5 @@ public class QatHandler implements JobHandler {
         o.put("cosineFinalLrRatio", r.cosineFinalLrRatio());
         o.put("optimizer", "sgd");
         return o;
-    }
-
-    private static void putNullable(ObjectNode o, String field, Double v) {
-        if (v == null) {
-            o.putNull(field);
-        } else {
-            o.put(field, v);
-        }
-    }
-
-    private static String fmt(Double v) {
-        return v == null ? "n/a" : String.format("%.4f", v);
     }
 }
