@@ -22,7 +22,8 @@ public record QfProperties(
         @Valid Db db,
         @Valid Upload upload,
         @Valid Jobs jobs,
-        @Valid Worker worker) {
+        @Valid Worker worker,
+        @Valid Security security) {
 
     public record Db(@Min(1) @Max(65535) int embeddedPort) {
     }
@@ -34,6 +35,10 @@ public record QfProperties(
     }
 
     public record Worker(@Min(0) @Max(64) int concurrency, String name, @Min(10) @Max(60000) int pollMillis) {
+    }
+
+    /** @param publicMetrics {@code /actuator/prometheus} answers without the API token (scrapers inside the cluster) */
+    public record Security(boolean publicMetrics) {
     }
 
     public boolean hasRole(String role) {
