@@ -118,6 +118,23 @@ public final class ConfigSchema {
         return this;
     }
 
+    /** One of an enum's constants, written lower_snake as the API spells them; {@code dflt} null = absent unless given. */
+    public <E extends Enum<E>> ConfigSchema enumField(String name, E dflt, Class<E> type) {
+        return enumField(name, dflt, java.util.EnumSet.allOf(type));
+    }
+
+    /** One of {@code allowed} (enum constants, lower_snake). */
+    public <E extends Enum<E>> ConfigSchema enumField(String name, E dflt, java.util.Collection<E> allowed) {
+        Set<String> names = new java.util.TreeSet<>();
+        allowed.forEach(e -> names.add(apiName(e)));
+        return enumField(name, dflt == null ? null : apiName(dflt), names);
+    }
+
+    /** The API spelling of an enum constant: {@code PER_CHANNEL} → {@code per_channel}. */
+    public static String apiName(Enum<?> e) {
+        return e.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     /** A list of strings (default empty). */
     public ConfigSchema stringListField(String name) {
         fields.put(name, (path, value, errors) -> {

@@ -22,8 +22,9 @@ import dev.quantforge.model.ModelService;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.ApiException.FieldError;
 import dev.quantforge.platform.Page;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.InputBinding;
+import dev.quantforge.quant.ops.OpRegistry;
 import dev.quantforge.report.ReportRepository;
 
 /** Submission (validated, idempotent), listing, cancel and retry of jobs. */
@@ -43,7 +44,7 @@ public class JobService {
     private final Map<String, JobTypeSpec> specs = new HashMap<>();
 
     public JobService(JobRepository jobs, JobLogRepository logs, ArtifactRepository artifacts, ReportRepository reports,
-                      ModelService models, DatasetService datasets, ObjectMapper json, List<JobTypeSpec> specs) {
+                      ModelService models, DatasetService datasets, ObjectMapper json, List<JobTypeSpec.Declared> types) {
         this.jobs = jobs;
         this.logs = logs;
         this.artifacts = artifacts;
@@ -51,7 +52,7 @@ public class JobService {
         this.models = models;
         this.datasets = datasets;
         this.json = json;
-        specs.forEach(s -> this.specs.put(s.type(), s));
+        types.forEach(t -> this.specs.put(t.spec().type(), t.spec()));
     }
 
     public record Submitted(JobView job, boolean created) {
@@ -102,7 +103,7 @@ public class JobService {
             boolean required = spec != null && spec.requiredDatasets().contains(role);
             UUID id = uuid(body, role.field(), errors, required);
             if (id != null) {
-                if (spec != null && !spec.requiredDatasets().contains(role) && !spec.optionalDatasets().contains(role)) {
+                if (spec != null && !spec.uses(role)) {
                     errors.add(new FieldError(role.field(), "a " + type + " job does not use a " + role.name().toLowerCase() + " dataset"));
                 } else {
                     datasetIds.put(role, id);
@@ -119,9 +120,9 @@ public class JobService {
             throw ApiException.invalid(errors);
         }
         ModelEntity model = models.find(modelId).orElseThrow(() -> ApiException.notFound("model", modelId));
-        if (spec.needsQuantizableNodes() && models.summary(model).quantizableNodes().isEmpty()) {
-            String msg = "model " + model.getId() + " (" + model.getName() + ") has no quantizable nodes (Conv, ConvTranspose, Gemm, "
-                    + "MatMul); its op types are " + models.summary(model).opTypes().keySet() + ", so there is nothing to quantize";
+        if (spec.quantizes() && models.summary(model).quantizableNodes().isEmpty()) {
+            String msg = "model " + model.getId() + " (" + model.getName() + ") has no quantizable nodes ("
+                    + String.join(", ", OpRegistry.quantizableOpTypes()) + "); its op types are " + models.summary(model).opTypes().keySet() + ", so there is nothing to quantize";
             throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST, "Nothing to quantize", msg,
                     List.of(new FieldError("modelId", msg)));
         }
@@ -141,7 +142,7 @@ public class JobService {
             }
             try {
                 InputBinding.bind(models.tensorInputs(model), datasets.tensors(ds));
-            } catch (DataFormatException mismatch) {
+            } catch (InvalidInputException mismatch) {
                 throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST, "Dataset does not fit the model",
                         e.getKey().field() + " " + ds.getId() + " (" + ds.getName() + ") cannot feed model " + model.getId()
                                 + " (" + model.getName() + "): " + mismatch.getMessage(),

@@ -1,54 +1,130 @@
 package dev.quantforge.job;
 
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 
-import dev.quantforge.platform.ApiException;
+import dev.quantforge.platform.ApiException.FieldError;
+import dev.quantforge.quant.inspect.ModelSummary;
 
 /**
- * What the API needs to know about a job type to accept a submission: which inputs it needs,
- * which worker capabilities, and how to validate (and complete with defaults) its config.
- * Implemented by the task handlers in the worker package; a type with no implementation is
- * not built yet and is refused with 400.
+ * What the API needs to know about a job type to accept a submission: the worker capabilities it
+ * needs, which datasets it reads, and its config (schema, defaults, cross-field checks). Declared by the
+ * task handlers in the worker package ({@link Declared}); a type of the API without a declaration is not
+ * built yet and is refused with 400.
+ *
+ * @param requirements      capability tags a worker must advertise to run it (e.g. "onnxruntime")
+ * @param requiredDatasets  dataset roles it needs; each is checked against the model at submission
+ * @param optionalDatasets  dataset roles it can use when given
+ * @param labelledDatasets  roles whose dataset must carry labels
+ * @param quantizes         a model without quantizable nodes is refused
+ * @param config            the config's keys, types, ranges and defaults
+ * @param configCheck       checks across keys that a schema cannot express (may fill derived values)
+ * @param modelCheck        checks of the model itself (e.g. ops the type cannot handle)
  */
-public interface JobTypeSpec {
+public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole> requiredDatasets, Set<DatasetRole> optionalDatasets,
+                          Set<DatasetRole> labelledDatasets, boolean quantizes, ConfigSchema config, ConfigCheck configCheck,
+                          ModelCheck modelCheck) {
 
-    String type();
-
-    /** Capability tags a worker must advertise to run this type (e.g. "onnxruntime"). */
-    Set<String> requirements();
-
-    /** Which dataset roles the type needs; each is checked at submission. */
-    Set<DatasetRole> requiredDatasets();
-
-    /** Dataset roles the type can use when given. */
-    default Set<DatasetRole> optionalDatasets() {
-        return Set.of();
+    /** Something that declares a job type (a task handler). */
+    public interface Declared {
+        JobTypeSpec spec();
     }
 
-    /** True when the job quantizes: a model without quantizable nodes is refused at submission. */
-    default boolean needsQuantizableNodes() {
-        return false;
+    @FunctionalInterface
+    public interface ConfigCheck {
+        void check(ObjectNode effectiveConfig, List<FieldError> errors);
     }
 
-    /** Checks the model itself (e.g. ops the job cannot handle); adds field errors. */
-    default void validateModel(dev.quantforge.quant.onnx.ModelSummary summary, List<ApiException.FieldError> errors) {
+    @FunctionalInterface
+    public interface ModelCheck {
+        void check(ModelSummary model, List<FieldError> errors);
     }
 
-    /** Dataset roles whose dataset must carry labels (e.g. the evaluation set of a top-1 evaluation). */
-    default Set<DatasetRole> labelledDatasets() {
-        return Set.of();
+    public static Builder of(String type, ConfigSchema config) {
+        return new Builder(type, config);
     }
 
     /**
-     * Validates the submitted config; adds one error per bad field (paths start with "config.").
-     * Returns the effective config with every default filled in, which the job stores.
+     * Validates a submitted config; adds one error per bad field (paths start with "config."). Returns the
+     * effective config with every default filled in, which the job stores.
      */
-    JsonNode validateConfig(JsonNode config, List<ApiException.FieldError> errors);
+    public JsonNode validateConfig(JsonNode submitted, List<FieldError> errors) {
+        ObjectNode effective = config.apply("config", submitted, errors);
+        configCheck.check(effective, errors);
+        return effective;
+    }
 
-    enum DatasetRole {
+    public void validateModel(ModelSummary model, List<FieldError> errors) {
+        modelCheck.check(model, errors);
+    }
+
+    public boolean uses(DatasetRole role) {
+        return requiredDatasets.contains(role) || optionalDatasets.contains(role);
+    }
+
+    public static final class Builder {
+        private final String type;
+        private final ConfigSchema config;
+        private Set<String> requirements = Set.of("onnxruntime");
+        private final Set<DatasetRole> required = EnumSet.noneOf(DatasetRole.class);
+        private final Set<DatasetRole> optional = EnumSet.noneOf(DatasetRole.class);
+        private final Set<DatasetRole> labelled = EnumSet.noneOf(DatasetRole.class);
+        private boolean quantizes;
+        private ConfigCheck configCheck = (c, e) -> { };
+        private ModelCheck modelCheck = (m, e) -> { };
+
+        private Builder(String type, ConfigSchema config) {
+            this.type = type;
+            this.config = config;
+        }
+
+        /** Capability tags a worker must advertise (default: onnxruntime). */
+        public Builder requires(String... tags) {
+            requirements = Set.of(tags);
+            return this;
+        }
+
+        public Builder needs(DatasetRole... roles) {
+            required.addAll(List.of(roles));
+            return this;
+        }
+
+        public Builder accepts(DatasetRole... roles) {
+            optional.addAll(List.of(roles));
+            return this;
+        }
+
+        public Builder labelled(DatasetRole... roles) {
+            labelled.addAll(List.of(roles));
+            return this;
+        }
+
+        public Builder quantizes() {
+            quantizes = true;
+            return this;
+        }
+
+        public Builder checkConfig(ConfigCheck check) {
+            configCheck = check;
+            return this;
+        }
+
+        public Builder checkModel(ModelCheck check) {
+            modelCheck = check;
+            return this;
+        }
+
+        public JobTypeSpec build() {
+            return new JobTypeSpec(type, requirements, Set.copyOf(required), Set.copyOf(optional), Set.copyOf(labelled), quantizes, config,
+                    configCheck, modelCheck);
+        }
+    }
+
+    public enum DatasetRole {
         CALIBRATION("calibrationDatasetId"), EVALUATION("evaluationDatasetId"), TRAINING("trainingDatasetId");
 
         private final String field;

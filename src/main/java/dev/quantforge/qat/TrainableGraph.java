@@ -39,13 +39,62 @@ import java.util.TreeSet;
  */
 public final class TrainableGraph implements AutoCloseable {
 
-    /** The ops this graph can evaluate (default ONNX domain). */
-    public static final Set<String> SUPPORTED_OPS = Collections.unmodifiableSet(new TreeSet<>(Set.of(
-            "Conv", "Gemm", "MatMul", "Add", "Mul", "Sub", "Div", "Relu", "Clip", "Sigmoid",
-            "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
-            "Squeeze", "Unsqueeze", "Concat", "Softmax", "LogSoftmax", "Constant", "Identity",
+    /**
+     * One ONNX op as a differentiable computation: the attribute checks it needs (refusing what it cannot
+     * compute, naming the node) and its evaluation. The one list of what QAT can train.
+     */
+    private record Kernel(Check check, Evaluation evaluation) {
+    }
+
+    @FunctionalInterface
+    private interface Check {
+        void of(OnnxMl.NodeProto node, String where);
+    }
+
+    @FunctionalInterface
+    private interface Evaluation {
+        NDArray of(TrainableGraph graph, OnnxMl.NodeProto node, NDArray[] in, boolean training, NDManager scope);
+    }
+
+    private static final Check NONE = (node, where) -> { };
+
+    private static Kernel kernel(Evaluation e) {
+        return new Kernel(NONE, e);
+    }
+
+    /** Op type (default ONNX domain) → kernel. */
+    private static final Map<String, Kernel> KERNELS = Map.ofEntries(
+            Map.entry("Conv", new Kernel(TrainableGraph::checkConv, (g, node, in, training, scope) -> conv(node, in))),
+            Map.entry("Gemm", kernel((g, node, in, training, scope) -> gemm(node, in))),
+            Map.entry("MatMul", kernel((g, node, in, training, scope) -> in[0].matMul(in[1]))),
+            Map.entry("Add", kernel((g, node, in, training, scope) -> in[0].add(in[1]))),
+            Map.entry("Sub", kernel((g, node, in, training, scope) -> in[0].sub(in[1]))),
+            Map.entry("Mul", kernel((g, node, in, training, scope) -> in[0].mul(in[1]))),
+            Map.entry("Div", kernel((g, node, in, training, scope) -> in[0].div(in[1]))),
+            Map.entry("Relu", kernel((g, node, in, training, scope) -> in[0].getNDArrayInternal().relu())),
+            Map.entry("Sigmoid", kernel((g, node, in, training, scope) -> in[0].getNDArrayInternal().sigmoid())),
+            Map.entry("Clip", kernel((g, node, in, training, scope) -> clip(in))),
+            Map.entry("BatchNormalization", new Kernel(TrainableGraph::checkBatchNorm,
+                    (g, node, in, training, scope) -> g.batchNorm(node, in, training && !g.batchNormFrozen))),
+            Map.entry("MaxPool", new Kernel(TrainableGraph::checkMaxPool, (g, node, in, training, scope) -> pool(node, in[0], true))),
+            Map.entry("AveragePool", new Kernel(TrainableGraph::checkAveragePool, (g, node, in, training, scope) -> pool(node, in[0], false))),
+            Map.entry("GlobalAveragePool", kernel((g, node, in, training, scope) -> globalAveragePool(in[0]))),
+            Map.entry("Flatten", kernel((g, node, in, training, scope) -> flatten(node, in[0]))),
+            Map.entry("Reshape", new Kernel(TrainableGraph::checkReshape,
+                    (g, node, in, training, scope) -> reshape(in[0], QatTensors.longs(in[1])))),
+            Map.entry("Squeeze", kernel((g, node, in, training, scope) -> squeeze(in))),
+            Map.entry("Unsqueeze", kernel((g, node, in, training, scope) -> unsqueeze(in[0], QatTensors.longs(in[1])))),
+            Map.entry("Concat", kernel((g, node, in, training, scope) -> concat(node, in))),
+            Map.entry("Softmax", kernel((g, node, in, training, scope) -> in[0].softmax(axis(intAttr(node, "axis", -1), in[0])))),
+            Map.entry("LogSoftmax", kernel((g, node, in, training, scope) -> in[0].logSoftmax(axis(intAttr(node, "axis", -1), in[0])))),
+            Map.entry("Constant", new Kernel(TrainableGraph::checkConstant, (g, node, in, training, scope) -> constant(node, scope))),
+            Map.entry("Identity", kernel((g, node, in, training, scope) -> in[0])),
             // shape arithmetic of exported flattens (Shape → Gather → Unsqueeze → Concat → Reshape)
-            "Shape", "Gather")));
+            Map.entry("Shape", kernel((g, node, in, training, scope) -> shape(node, in[0], scope))),
+            Map.entry("Gather", kernel((g, node, in, training, scope) -> gather(in[0], in[1], (int) intAttr(node, "axis", 0)))));
+
+    /** The ops this graph can evaluate (default ONNX domain), sorted. */
+    public static final Set<String> SUPPORTED_OPS = Collections.unmodifiableSet(new TreeSet<>(KERNELS.keySet()));
 
     private static final int MIN_OPSET = 13;
 
@@ -147,63 +196,69 @@ public final class TrainableGraph implements AutoCloseable {
     }
 
     private static void checkAttributes(OnnxMl.NodeProto node) {
-        String op = node.getOpType();
-        String where = op + " node '" + node.getName() + "'";
-        switch (op) {
-            case "Conv" -> {
-                if (node.getInputCount() < 2) {
-                    throw new UnsupportedModelException(where + " has no weight");
-                }
-            }
-            case "MaxPool" -> {
-                if (node.getOutputCount() > 1 && !node.getOutput(1).isEmpty()) {
-                    throw new UnsupportedModelException(where + ": the Indices output is not supported");
-                }
-                long[] dil = ints(node, "dilations", null);
-                if (dil != null && Arrays.stream(dil).anyMatch(d -> d != 1)) {
-                    throw new UnsupportedModelException(where + ": dilations are not supported");
-                }
-            }
-            case "AveragePool" -> {
-                if (intAttr(node, "ceil_mode", 0) != 0) {
-                    throw new UnsupportedModelException(where + ": ceil_mode=1 is not supported");
-                }
-                long[] dil = ints(node, "dilations", null);
-                if (dil != null && Arrays.stream(dil).anyMatch(d -> d != 1)) {
-                    throw new UnsupportedModelException(where + ": dilations are not supported");
-                }
-            }
-            case "BatchNormalization" -> {
-                if (intAttr(node, "training_mode", 0) != 0 || node.getOutputCount() > 1) {
-                    throw new UnsupportedModelException(where + ": training_mode / extra outputs are not supported"
-                            + " (training is chosen per forward call)");
-                }
-            }
-            case "Constant" -> {
-                if (Graphs.attribute(node, "sparse_value").isPresent()
-                        || Graphs.attribute(node, "value_string").isPresent()
-                        || Graphs.attribute(node, "value_strings").isPresent()) {
-                    throw new UnsupportedModelException(where + ": only dense numeric constants are supported");
-                }
-                Optional<OnnxMl.AttributeProto> v = Graphs.attribute(node, "value");
-                if (v.isPresent() && !QatTensors.supported(v.get().getT().getDataType())) {
-                    throw new UnsupportedModelException(where + ": element type "
-                            + OnnxMl.TensorProto.DataType.forNumber(v.get().getT().getDataType()));
-                }
-            }
-            case "Reshape" -> {
-                if (intAttr(node, "allowzero", 0) != 0) {
-                    throw new UnsupportedModelException(where + ": allowzero=1 is not supported");
-                }
-            }
-            default -> {
-            }
+        KERNELS.get(node.getOpType()).check().of(node, node.getOpType() + " node '" + node.getName() + "'");
+    }
+
+    private static void checkConv(OnnxMl.NodeProto node, String where) {
+        if (node.getInputCount() < 2) {
+            throw new UnsupportedModelException(where + " has no weight");
         }
-        if (Arrays.asList("Conv", "MaxPool", "AveragePool").contains(op)) {
-            String autoPad = stringAttr(node, "auto_pad", "NOTSET");
-            if (!Set.of("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER").contains(autoPad)) {
-                throw new UnsupportedModelException(where + ": auto_pad " + autoPad);
-            }
+        checkAutoPad(node, where);
+    }
+
+    private static void checkMaxPool(OnnxMl.NodeProto node, String where) {
+        if (node.getOutputCount() > 1 && !node.getOutput(1).isEmpty()) {
+            throw new UnsupportedModelException(where + ": the Indices output is not supported");
+        }
+        checkNoDilation(node, where);
+        checkAutoPad(node, where);
+    }
+
+    private static void checkAveragePool(OnnxMl.NodeProto node, String where) {
+        if (intAttr(node, "ceil_mode", 0) != 0) {
+            throw new UnsupportedModelException(where + ": ceil_mode=1 is not supported");
+        }
+        checkNoDilation(node, where);
+        checkAutoPad(node, where);
+    }
+
+    private static void checkNoDilation(OnnxMl.NodeProto node, String where) {
+        long[] dil = ints(node, "dilations", null);
+        if (dil != null && Arrays.stream(dil).anyMatch(d -> d != 1)) {
+            throw new UnsupportedModelException(where + ": dilations are not supported");
+        }
+    }
+
+    private static void checkBatchNorm(OnnxMl.NodeProto node, String where) {
+        if (intAttr(node, "training_mode", 0) != 0 || node.getOutputCount() > 1) {
+            throw new UnsupportedModelException(where + ": training_mode / extra outputs are not supported"
+                    + " (training is chosen per forward call)");
+        }
+    }
+
+    private static void checkConstant(OnnxMl.NodeProto node, String where) {
+        if (Graphs.attribute(node, "sparse_value").isPresent()
+                || Graphs.attribute(node, "value_string").isPresent()
+                || Graphs.attribute(node, "value_strings").isPresent()) {
+            throw new UnsupportedModelException(where + ": only dense numeric constants are supported");
+        }
+        Optional<OnnxMl.AttributeProto> v = Graphs.attribute(node, "value");
+        if (v.isPresent() && !QatTensors.supported(v.get().getT().getDataType())) {
+            throw new UnsupportedModelException(where + ": element type "
+                    + OnnxMl.TensorProto.DataType.forNumber(v.get().getT().getDataType()));
+        }
+    }
+
+    private static void checkReshape(OnnxMl.NodeProto node, String where) {
+        if (intAttr(node, "allowzero", 0) != 0) {
+            throw new UnsupportedModelException(where + ": allowzero=1 is not supported");
+        }
+    }
+
+    private static void checkAutoPad(OnnxMl.NodeProto node, String where) {
+        String autoPad = stringAttr(node, "auto_pad", "NOTSET");
+        if (!Set.of("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER").contains(autoPad)) {
+            throw new UnsupportedModelException(where + ": auto_pad " + autoPad);
         }
     }
 
@@ -391,34 +446,11 @@ public final class TrainableGraph implements AutoCloseable {
     // ---------------------------------------------------------------- ops
 
     private NDArray evaluate(OnnxMl.NodeProto node, NDArray[] in, boolean training, NDManager scope) {
-        return switch (node.getOpType()) {
-            case "Conv" -> conv(node, in);
-            case "Gemm" -> gemm(node, in);
-            case "MatMul" -> in[0].matMul(in[1]);
-            case "Add" -> in[0].add(in[1]);
-            case "Sub" -> in[0].sub(in[1]);
-            case "Mul" -> in[0].mul(in[1]);
-            case "Div" -> in[0].div(in[1]);
-            case "Relu" -> in[0].getNDArrayInternal().relu();
-            case "Sigmoid" -> in[0].getNDArrayInternal().sigmoid();
-            case "Clip" -> clip(in);
-            case "BatchNormalization" -> batchNorm(node, in, training && !batchNormFrozen);
-            case "MaxPool" -> pool(node, in[0], true);
-            case "AveragePool" -> pool(node, in[0], false);
-            case "GlobalAveragePool" -> globalAveragePool(in[0]);
-            case "Flatten" -> flatten(node, in[0]);
-            case "Reshape" -> reshape(in[0], QatTensors.longs(in[1]));
-            case "Squeeze" -> squeeze(in);
-            case "Unsqueeze" -> unsqueeze(in[0], QatTensors.longs(in[1]));
-            case "Concat" -> concat(node, in);
-            case "Softmax" -> in[0].softmax(axis(intAttr(node, "axis", -1), in[0]));
-            case "LogSoftmax" -> in[0].logSoftmax(axis(intAttr(node, "axis", -1), in[0]));
-            case "Constant" -> constant(node, scope);
-            case "Identity" -> in[0];
-            case "Shape" -> shape(node, in[0], scope);
-            case "Gather" -> gather(in[0], in[1], (int) intAttr(node, "axis", 0));
-            default -> throw new UnsupportedModelException("unsupported op " + node.getOpType());
-        };
+        Kernel k = KERNELS.get(node.getOpType());
+        if (k == null) {
+            throw new UnsupportedModelException("unsupported op " + node.getOpType());
+        }
+        return k.evaluation().of(this, node, in, training, scope);
     }
 
     private static NDArray conv(OnnxMl.NodeProto node, NDArray[] in) {

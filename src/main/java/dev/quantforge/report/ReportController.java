@@ -69,8 +69,8 @@ public class ReportController {
         }
         if (sort != null) {
             switch (sort) {
-                case "top1" -> all.sort(Comparator.comparingDouble((ReportView r) -> metric(r, "top1", Double.NEGATIVE_INFINITY)).reversed());
-                case "latency" -> all.sort(Comparator.comparingDouble(r -> metric(r, "latencyP50Ms", Double.POSITIVE_INFINITY)));
+                case "top1" -> all.sort(Comparator.comparingDouble((ReportView r) -> metric(r, ReportMetrics.TOP1, Double.NEGATIVE_INFINITY)).reversed());
+                case "latency" -> all.sort(Comparator.comparingDouble(r -> metric(r, ReportMetrics.LATENCY_P50_MS, Double.POSITIVE_INFINITY)));
                 default -> throw ApiException.invalid(List.of(new ApiException.FieldError("sort", "must be top1 or latency, got '" + sort + "'")));
             }
         }
@@ -85,13 +85,13 @@ public class ReportController {
     /** Reports with both top-1 and latency that no other report dominates (≥ top-1 and ≤ latency, one strictly). */
     static List<ReportView> paretoFront(List<ReportView> all) {
         List<ReportView> measured = all.stream()
-                .filter(r -> !Double.isNaN(metric(r, "top1", Double.NaN)) && !Double.isNaN(metric(r, "latencyP50Ms", Double.NaN)))
+                .filter(r -> !Double.isNaN(metric(r, ReportMetrics.TOP1, Double.NaN)) && !Double.isNaN(metric(r, ReportMetrics.LATENCY_P50_MS, Double.NaN)))
                 .toList();
         List<ReportView> front = new ArrayList<>();
         for (ReportView a : measured) {
-            double ta = metric(a, "top1", 0), la = metric(a, "latencyP50Ms", 0);
+            double ta = metric(a, ReportMetrics.TOP1, 0), la = metric(a, ReportMetrics.LATENCY_P50_MS, 0);
             boolean dominated = measured.stream().anyMatch(b -> {
-                double tb = metric(b, "top1", 0), lb = metric(b, "latencyP50Ms", 0);
+                double tb = metric(b, ReportMetrics.TOP1, 0), lb = metric(b, ReportMetrics.LATENCY_P50_MS, 0);
                 return tb >= ta && lb <= la && (tb > ta || lb < la);
             });
             if (!dominated) {

@@ -23,6 +23,11 @@ public interface JobExecution {
     /** The effective config (defaults filled in at submission). */
     JsonNode config();
 
+    /** The effective config bound into a typed record (see {@link dev.quantforge.platform.ApiJson#bind}). */
+    default <T> T config(Class<T> type) {
+        return dev.quantforge.platform.ApiJson.bind(config(), type);
+    }
+
     int attempt();
 
     UUID modelId();

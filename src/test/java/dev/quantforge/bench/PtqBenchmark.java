@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtSession;
 
+import dev.quantforge.quant.onnx.Graphs;
 import dev.quantforge.dataset.io.ImageFolderDataset;
 import dev.quantforge.dataset.io.NpzDataset;
 import dev.quantforge.dataset.io.Preprocessing;
@@ -41,7 +42,7 @@ import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
 import dev.quantforge.quant.onnx.GraphPreparer;
-import dev.quantforge.quant.onnx.ModelInspector;
+import dev.quantforge.quant.inspect.ModelInspector;
 import dev.quantforge.quant.onnx.PrepareOptions;
 import dev.quantforge.quant.onnx.PreparedModel;
 import dev.quantforge.quant.progress.Progress;
@@ -96,7 +97,7 @@ class PtqBenchmark {
     }
 
     static Prepared prepare(Path model, Path tmp, String name) throws IOException {
-        OnnxMl.ModelProto original = ModelInspector.parse(model);
+        OnnxMl.ModelProto original = Graphs.parse(model);
         PreparedModel prepared = new GraphPreparer().prepare(original, new PrepareOptions(true));
         OnnxMl.ModelProto fp32 = QdqPreparation.apply(prepared.model());
         Path file = tmp.resolve(name + ".fp32.onnx");

@@ -31,8 +31,22 @@ public final class SharedData {
 
     public static Path file(String relative) {
         Path p = root().resolve(relative);
-        Assumptions.assumeTrue(Files.exists(p), "missing shared file " + p);
+        require(Files.exists(p), "missing shared file " + p);
         return p;
+    }
+
+    /**
+     * Test material that may be absent on a developer's machine: without it the test is skipped, with this
+     * message — unless {@code REQUIRE_DATA=true} (CI sets it), where a missing file fails the test.
+     */
+    public static void require(boolean present, String message) {
+        if (present) {
+            return;
+        }
+        if ("true".equalsIgnoreCase(System.getenv("REQUIRE_DATA"))) {
+            throw new AssertionError(message + " (REQUIRE_DATA=true: test material must be present)");
+        }
+        Assumptions.assumeTrue(false, message);
     }
 
     /** CIFAR-10 class folders, in label order. */

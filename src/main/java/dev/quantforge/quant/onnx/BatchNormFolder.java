@@ -41,7 +41,7 @@ final class BatchNormFolder {
         int folded = 0;
         for (int bnIndex = 0; bnIndex < nodes.size(); bnIndex++) {
             OnnxMl.NodeProto bn = nodes.get(bnIndex);
-            if (!bn.getOpType().equals("BatchNormalization") || !ModelInspector.isDefaultDomain(bn.getDomain())
+            if (!bn.getOpType().equals("BatchNormalization") || !Graphs.isDefaultDomain(bn.getDomain())
                     || bn.getInputCount() != 5 || !inferenceOnly(bn, consumers, graphOutputs)) {
                 continue;
             }
@@ -51,7 +51,7 @@ final class BatchNormFolder {
                 continue;
             }
             OnnxMl.NodeProto conv = nodes.get(convIndex);
-            if (!conv.getOpType().equals("Conv") || !ModelInspector.isDefaultDomain(conv.getDomain())
+            if (!conv.getOpType().equals("Conv") || !Graphs.isDefaultDomain(conv.getDomain())
                     || !conv.getOutput(0).equals(x) || graphOutputs.contains(x)
                     || consumers.getOrDefault(x, List.of()).size() != 1 || conv.getInputCount() < 2) {
                 continue;

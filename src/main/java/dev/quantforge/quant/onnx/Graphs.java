@@ -2,9 +2,17 @@ package dev.quantforge.quant.onnx;
 
 import ai.onnx.proto.OnnxMl;
 import com.google.protobuf.ByteString;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,6 +25,13 @@ import java.util.Set;
 
 /** Small helpers for ONNX graph surgery (producers, consumers, initializer values, new initializers). */
 public final class Graphs {
+
+    public static final int FLOAT = OnnxMl.TensorProto.DataType.FLOAT_VALUE;
+    public static final int UINT8 = OnnxMl.TensorProto.DataType.UINT8_VALUE;
+    public static final int INT8 = OnnxMl.TensorProto.DataType.INT8_VALUE;
+    public static final int INT32 = OnnxMl.TensorProto.DataType.INT32_VALUE;
+    public static final int INT64 = OnnxMl.TensorProto.DataType.INT64_VALUE;
+    public static final int FLOAT16 = OnnxMl.TensorProto.DataType.FLOAT16_VALUE;
 
     private Graphs() {
     }
@@ -126,8 +141,8 @@ public final class Graphs {
                     }
                 }
             }
-            default -> throw new DataFormatException("tensor '" + tensor.getName() + "' is "
-                    + ModelInspector.elementTypeName(tensor.getDataType()) + ", expected float32");
+            default -> throw new InvalidInputException("tensor '" + tensor.getName() + "' is "
+                    + elementTypeName(tensor.getDataType()) + ", expected float32");
         }
         return values;
     }
@@ -163,8 +178,8 @@ public final class Graphs {
                     }
                 }
             }
-            default -> throw new DataFormatException("tensor '" + tensor.getName() + "' is "
-                    + ModelInspector.elementTypeName(tensor.getDataType()) + ", expected int64");
+            default -> throw new InvalidInputException("tensor '" + tensor.getName() + "' is "
+                    + elementTypeName(tensor.getDataType()) + ", expected int64");
         }
         return values;
     }
@@ -173,14 +188,30 @@ public final class Graphs {
     public static OnnxMl.TensorProto floatTensor(String name, long[] dims, float[] values) {
         ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         buf.asFloatBuffer().put(values);
-        return tensor(name, 1, dims, buf);
+        return tensor(name, FLOAT, dims, buf);
+    }
+
+    /** An int32 initializer (raw_data, little-endian). */
+    public static OnnxMl.TensorProto int32Tensor(String name, long[] dims, int[] values) {
+        ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asIntBuffer().put(values);
+        return tensor(name, INT32, dims, buf);
+    }
+
+    /** An int8 or uint8 initializer ({@code dataType} INT8 or UINT8): the low byte of each value. */
+    public static OnnxMl.TensorProto byteTensor(String name, int dataType, long[] dims, int[] values) {
+        ByteBuffer buf = ByteBuffer.allocate(values.length);
+        for (int v : values) {
+            buf.put((byte) v);
+        }
+        return tensor(name, dataType, dims, buf);
     }
 
     /** An int64 initializer (raw_data, little-endian). */
     public static OnnxMl.TensorProto int64Tensor(String name, long[] dims, long[] values) {
         ByteBuffer buf = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
         buf.asLongBuffer().put(values);
-        return tensor(name, 7, dims, buf);
+        return tensor(name, INT64, dims, buf);
     }
 
     private static OnnxMl.TensorProto tensor(String name, int dataType, long[] dims, ByteBuffer data) {
@@ -195,11 +226,16 @@ public final class Graphs {
     public static Long defaultOpset(OnnxMl.ModelProto model) {
         Long version = null;
         for (OnnxMl.OperatorSetIdProto opset : model.getOpsetImportList()) {
-            if (ModelInspector.isDefaultDomain(opset.getDomain())) {
+            if (isDefaultDomain(opset.getDomain())) {
                 version = version == null ? opset.getVersion() : Math.max(version, opset.getVersion());
             }
         }
         return version;
+    }
+
+    /** An integer attribute of a node, or {@code dflt} when absent. */
+    public static long intAttribute(OnnxMl.NodeProto node, String name, long dflt) {
+        return attribute(node, name).map(OnnxMl.AttributeProto::getI).orElse(dflt);
     }
 
     /** An attribute of a node, if present. */
@@ -214,21 +250,72 @@ public final class Graphs {
 
     private static void checkInternal(OnnxMl.TensorProto tensor) {
         if (tensor.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL || tensor.getExternalDataCount() > 0) {
-            throw new DataFormatException("tensor '" + tensor.getName() + "' keeps its data in an external file");
+            throw new InvalidInputException("tensor '" + tensor.getName() + "' keeps its data in an external file");
         }
     }
 
     private static void requireBytes(OnnxMl.TensorProto tensor, long bytes) {
         if (tensor.getRawData().size() != bytes) {
-            throw new DataFormatException("tensor '" + tensor.getName() + "' holds " + tensor.getRawData().size()
+            throw new InvalidInputException("tensor '" + tensor.getName() + "' holds " + tensor.getRawData().size()
                     + " bytes of data, its shape needs " + bytes);
         }
     }
 
     private static void requireCount(OnnxMl.TensorProto tensor, int count, int expected) {
         if (count != expected) {
-            throw new DataFormatException("tensor '" + tensor.getName() + "' holds " + count
+            throw new InvalidInputException("tensor '" + tensor.getName() + "' holds " + count
                     + " values, its shape needs " + expected);
         }
+    }
+
+    /** Parses a model file (any size up to 2 GB, nested subgraphs); a file that is not one is invalid input. */
+    public static OnnxMl.ModelProto parse(Path onnxFile) {
+        try (InputStream in = Files.newInputStream(onnxFile)) {
+            CodedInputStream coded = CodedInputStream.newInstance(in);
+            coded.setSizeLimit(Integer.MAX_VALUE); // the default 64 MB limit is below many real models
+            coded.setRecursionLimit(1000); // nested subgraphs (If/Loop) go deeper than the default 100
+            OnnxMl.ModelProto model = OnnxMl.ModelProto.parseFrom(coded);
+            coded.checkLastTagWas(0);
+            return model;
+        } catch (InvalidProtocolBufferException e) {
+            throw new InvalidInputException("not an ONNX model (or the file is truncated): " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read model file " + onnxFile, e);
+        }
+    }
+
+    /** The default ONNX domain, spelt "" or "ai.onnx". */
+    public static boolean isDefaultDomain(String domain) {
+        return domain.isEmpty() || domain.equals("ai.onnx");
+    }
+
+    /** API name of an ONNX TensorProto.DataType number (float32, int64, ...). */
+    public static String elementTypeName(int onnxDataType) {
+        return switch (onnxDataType) {
+            case 1 -> "float32";
+            case 2 -> "uint8";
+            case 3 -> "int8";
+            case 4 -> "uint16";
+            case 5 -> "int16";
+            case 6 -> "int32";
+            case 7 -> "int64";
+            case 8 -> "string";
+            case 9 -> "bool";
+            case 10 -> "float16";
+            case 11 -> "float64";
+            case 12 -> "uint32";
+            case 13 -> "uint64";
+            case 14 -> "complex64";
+            case 15 -> "complex128";
+            case 16 -> "bfloat16";
+            case 17 -> "float8e4m3fn";
+            case 18 -> "float8e4m3fnuz";
+            case 19 -> "float8e5m2";
+            case 20 -> "float8e5m2fnuz";
+            case 21 -> "uint4";
+            case 22 -> "int4";
+            case 0 -> "undefined";
+            default -> "type" + onnxDataType;
+        };
     }
 }

@@ -1,7 +1,12 @@
 package dev.quantforge.quant.qdq;
 
+import dev.quantforge.quant.onnx.Graphs;
+import dev.quantforge.quant.onnx.GraphIndex;
 import ai.onnx.proto.OnnxMl;
 import dev.quantforge.quant.onnx.NodeNames;
+import dev.quantforge.quant.ops.OpRegistry;
+import dev.quantforge.quant.ops.OpRule;
+import dev.quantforge.quant.ops.OpRule.Role;
 import dev.quantforge.quant.qdq.QdqPlan.PlannedNode;
 import dev.quantforge.quant.qdq.QuantizationSettings.ActivationType;
 
@@ -16,10 +21,9 @@ import java.util.regex.Pattern;
 /**
  * Q/DQ placement.
  *
- * <p><b>Quantized nodes</b>: Conv, ConvTranspose, Gemm, MatMul (weight = an initializer; a MatMul of two
- * activations gets both inputs quantized) and, when {@code quantizeResidualAdd}, an Add whose two inputs
- * are both activations. Weights are quantized per output channel: Conv axis 0, ConvTranspose axis 1,
- * Gemm axis 0 when transB=1 else 1, MatMul [.., K, N] the last axis.
+ * <p><b>Quantized nodes</b>: the {@link OpRegistry}'s weighted ops (Conv, ConvTranspose, Gemm, MatMul) and, when
+ * {@code quantizeResidualAdd}, an Add whose two inputs are both activations; the registry says which inputs
+ * of each and the weight's channel axis.
  *
  * <p><b>INT8_SYMMETRIC (TensorRT)</b>: the TensorRT explicit-quantization rule — Q/DQ on the inputs of
  * quantized nodes only; pooling/reshape/concat/activations pass through (TensorRT propagates the scales
@@ -37,11 +41,6 @@ import java.util.regex.Pattern;
  */
 public final class QdqPlanner {
 
-    static final Set<String> WEIGHTED_OPS = Set.of("Conv", "ConvTranspose", "Gemm", "MatMul");
-    /** Ops y = f(x) with f monotone and value-selecting or clamping: Q(f(x)) = f(Q(x)) with shared parameters. */
-    static final Set<String> CHAIN_OPS = Set.of("Relu", "Clip", "MaxPool", "Reshape", "Flatten", "Squeeze",
-            "Unsqueeze", "Transpose", "Identity");
-
     private QdqPlanner() {
     }
 
@@ -55,9 +54,6 @@ public final class QdqPlanner {
         Set<Integer> quantizedNodeIndexes = new HashSet<>();
         for (int i = 0; i < graph.getNodeCount(); i++) {
             OnnxMl.NodeProto node = graph.getNode(i);
-            if (!node.getDomain().isEmpty() && !node.getDomain().equals("ai.onnx")) {
-                continue;
-            }
             PlannedNode p = candidate(node, names.get(i), index, settings);
             if (p == null) {
                 continue;
@@ -94,7 +90,7 @@ public final class QdqPlanner {
                         chain.forEach(t -> tensors.putIfAbsent(t, end));
                         break;
                     }
-                    if (!CHAIN_OPS.contains(p.getOpType()) || !p.getDomain().isEmpty() || p.getInputCount() == 0) {
+                    if (!OpRegistry.hasRole(p, Role.SCALE_PASS_THROUGH) || p.getInputCount() == 0) {
                         break;
                     }
                     String x = p.getInput(0);
@@ -111,7 +107,7 @@ public final class QdqPlanner {
             // chain end's range (its own range when there is no chain).
             for (int i = 0; i < graph.getNodeCount(); i++) {
                 OnnxMl.NodeProto n = graph.getNode(i);
-                if (!quantizedNodeIndexes.contains(i) || !WEIGHTED_OPS.contains(n.getOpType()) || n.getOutputCount() != 1
+                if (!quantizedNodeIndexes.contains(i) || !OpRegistry.hasRole(n, Role.WEIGHTED) || n.getOutputCount() != 1
                         || tensors.containsKey(n.getOutput(0))) {
                     continue;
                 }
@@ -120,7 +116,7 @@ public final class QdqPlanner {
                 chain.add(current);
                 while (!index.graphOutputs.contains(current) && index.consumersOf(current).size() == 1) {
                     OnnxMl.NodeProto next = graph.getNode(index.consumersOf(current).get(0));
-                    if (!CHAIN_OPS.contains(next.getOpType()) || !next.getDomain().isEmpty() || next.getOutputCount() != 1
+                    if (!OpRegistry.hasRole(next, Role.SCALE_PASS_THROUGH) || next.getOutputCount() != 1
                             || !next.getInput(0).equals(current) || tensors.containsKey(next.getOutput(0))) {
                         break;
                     }
@@ -134,68 +130,18 @@ public final class QdqPlanner {
         return new QdqPlan(planned, tensors, settings);
     }
 
-    /** The node as a quantization candidate, or null when it is not one. */
+    /** The node as a quantization candidate, or null when it is not one (its rule in the {@link OpRegistry}). */
     private static PlannedNode candidate(OnnxMl.NodeProto node, String name, GraphIndex index, QuantizationSettings settings) {
-        String op = node.getOpType();
-        List<String> in = node.getInputList();
-        switch (op) {
-            case "Conv", "ConvTranspose" -> {
-                if (in.size() < 2) {
-                    return null;
-                }
-                String bias = in.size() > 2 && index.isInitializer(in.get(2)) ? in.get(2) : null;
-                if (!index.isInitializer(in.get(1)) || index.isConstant(in.get(0))) {
-                    return new PlannedNode(name, op, List.of(), null, null, null, true, "weight is not an initializer");
-                }
-                return new PlannedNode(name, op, List.of(in.get(0)), in.get(1), op.equals("Conv") ? 0 : 1, bias, false, null);
-            }
-            case "Gemm" -> {
-                List<String> acts = new ArrayList<>();
-                String weight = null;
-                Integer axis = null;
-                if (!index.isConstant(in.get(0))) {
-                    acts.add(in.get(0));
-                }
-                if (index.isInitializer(in.get(1))) {
-                    weight = in.get(1);
-                    axis = GraphIndex.attrInt(node, "transB", 0) == 1 ? 0 : 1;
-                } else if (!index.isConstant(in.get(1))) {
-                    acts.add(in.get(1));
-                }
-                String bias = in.size() > 2 && weight != null && index.isInitializer(in.get(2)) ? in.get(2) : null;
-                if (acts.isEmpty()) {
-                    return null;
-                }
-                return new PlannedNode(name, op, acts, weight, axis, bias, false, null);
-            }
-            case "MatMul" -> {
-                boolean aConst = index.isConstant(in.get(0));
-                boolean bConst = index.isConstant(in.get(1));
-                if (aConst == bConst) {
-                    return aConst ? null : new PlannedNode(name, op, List.of(in.get(0), in.get(1)), null, null, null, false, null);
-                }
-                if (bConst) {
-                    if (!index.isInitializer(in.get(1))) {
-                        return new PlannedNode(name, op, List.of(in.get(0)), null, null, null, false, null);
-                    }
-                    int rank = index.initializers.get(in.get(1)).getDimsCount();
-                    return new PlannedNode(name, op, List.of(in.get(0)), in.get(1), rank >= 2 ? rank - 1 : null, null, false, null);
-                }
-                // constant A: quantized per tensor (its "channels" are rows of the output, not a weight axis)
-                return new PlannedNode(name, op, List.of(in.get(1)), index.isInitializer(in.get(0)) ? in.get(0) : null,
-                        null, null, false, null);
-            }
-            case "Add" -> {
-                if (!settings.quantizeResidualAdd() || in.size() != 2 || index.isConstant(in.get(0)) || index.isConstant(in.get(1))) {
-                    return null;
-                }
-                return new PlannedNode(name, op, in.get(0).equals(in.get(1)) ? List.of(in.get(0)) : List.of(in.get(0), in.get(1)),
-                        null, null, null, false, null);
-            }
-            default -> {
-                return null;
-            }
+        OpRule rule = OpRegistry.of(node).orElse(null);
+        if (rule == null || rule.uses() == null || (rule.role() == Role.RESIDUAL_ADD && !settings.quantizeResidualAdd())) {
+            return null;
         }
+        OpRule.NodeUse use = rule.uses().of(node, index);
+        if (use == null) {
+            return null;
+        }
+        return new PlannedNode(name, node.getOpType(), use.activationInputs(), use.weight(), use.weightAxis(), use.bias(),
+                use.notQuantizedWhy() != null, use.notQuantizedWhy());
     }
 
     private static String exclusion(String name, String opType, QuantizationSettings settings, List<Pattern> patterns) {

@@ -1,5 +1,7 @@
 package dev.quantforge.quant.qdq;
 
+import dev.quantforge.quant.onnx.Graphs;
+import dev.quantforge.quant.onnx.GraphIndex;
 import ai.onnx.proto.OnnxMl;
 
 import java.util.ArrayList;
@@ -48,10 +50,10 @@ public final class QdqPreparation {
             OnnxMl.NodeProto n = nodes.get(i);
             if (n.getOpType().equals("Reshape") && n.getInputCount() == 2 && inits.containsKey(n.getInput(0))
                     && inits.containsKey(n.getInput(1)) && !outputs.contains(n.getOutput(0))
-                    && inits.get(n.getInput(0)).getDataType() == Tensors.FLOAT) {
+                    && inits.get(n.getInput(0)).getDataType() == Graphs.FLOAT) {
                 OnnxMl.TensorProto data = inits.get(n.getInput(0));
-                long[] shape = Tensors.longs(inits.get(n.getInput(1)));
-                long total = Tensors.count(data);
+                long[] shape = Graphs.longs(inits.get(n.getInput(1)));
+                long total = Graphs.elementCount(data);
                 long known = 1;
                 int unknown = -1;
                 for (int d = 0; d < shape.length; d++) {
@@ -67,7 +69,7 @@ public final class QdqPreparation {
                 if (unknown >= 0) {
                     shape[unknown] = total / known;
                 }
-                inits.put(n.getOutput(0), Tensors.floatTensor(n.getOutput(0), shape, Tensors.floats(data)));
+                inits.put(n.getOutput(0), Graphs.floatTensor(n.getOutput(0), shape, Graphs.floats(data)));
                 nodes.remove(i--);
             }
         }
@@ -95,28 +97,28 @@ public final class QdqPreparation {
             String other = add.getInput(0).equals(y) ? add.getInput(1) : add.getInput(0);
             OnnxMl.TensorProto c = inits.get(other);
             OnnxMl.TensorProto w = inits.get(conv.getInput(1));
-            if (c == null || c.getDataType() != Tensors.FLOAT || other.equals(y)) {
+            if (c == null || c.getDataType() != Graphs.FLOAT || other.equals(y)) {
                 continue;
             }
             long m = w.getDims(0);
             int rank = w.getDimsCount(); // output rank
-            if (Tensors.count(c) != m || !perChannel(c.getDimsList(), rank, m)) {
+            if (Graphs.elementCount(c) != m || !perChannel(c.getDimsList(), rank, m)) {
                 continue;
             }
-            float[] add0 = Tensors.floats(c);
+            float[] add0 = Graphs.floats(c);
             float[] bias = new float[(int) m];
             if (conv.getInputCount() > 2 && !conv.getInput(2).isEmpty()) {
                 OnnxMl.TensorProto b = inits.get(conv.getInput(2));
                 if (b == null) {
                     continue;
                 }
-                bias = Tensors.floats(b);
+                bias = Graphs.floats(b);
             }
             for (int k = 0; k < m; k++) {
                 bias[k] += add0[k];
             }
             String biasName = unique(conv.getName().isEmpty() ? y : conv.getName(), "_bias", inits, nodes);
-            inits.put(biasName, Tensors.floatTensor(biasName, new long[] {m}, bias));
+            inits.put(biasName, Graphs.floatTensor(biasName, new long[] {m}, bias));
             OnnxMl.NodeProto.Builder nb = conv.toBuilder().setOutput(0, add.getOutput(0));
             if (nb.getInputCount() > 2) {
                 nb.setInput(2, biasName);

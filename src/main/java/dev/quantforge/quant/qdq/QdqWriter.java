@@ -1,8 +1,12 @@
 package dev.quantforge.quant.qdq;
 
+import dev.quantforge.quant.onnx.Graphs;
+import dev.quantforge.quant.onnx.GraphIndex;
 import ai.onnx.proto.OnnxMl;
 import dev.quantforge.quant.calib.TensorRange;
 import dev.quantforge.quant.onnx.NodeNames;
+import dev.quantforge.quant.ops.OpRegistry;
+import dev.quantforge.quant.ops.OpRule;
 import dev.quantforge.quant.qdq.QdqPlan.PlannedNode;
 import dev.quantforge.quant.qdq.QuantizationSettings.ActivationType;
 import dev.quantforge.quant.qdq.QuantizedLayer.ActivationQuant;
@@ -91,7 +95,7 @@ public final class QdqWriter {
                 quantizedNodeIdx.add(i);
             }
         }
-        int zpType = uint8 ? Tensors.UINT8 : Tensors.INT8;
+        int zpType = uint8 ? Graphs.UINT8 : Graphs.INT8;
         for (Map.Entry<String, Params> e : params.entrySet()) {
             String t = e.getKey();
             Params p = e.getValue();
@@ -99,8 +103,8 @@ public final class QdqWriter {
             String zp = names.take(t + "_zero_point");
             String q = names.take(t + "_quantized");
             String dq = names.take(t + "_dequantized");
-            newInitializers.add(Tensors.floatTensor(scale, new long[0], new float[] {p.scale()}));
-            newInitializers.add(Tensors.byteTensor(zp, zpType, new long[0], new int[] {p.zeroPoint()}));
+            newInitializers.add(Graphs.floatTensor(scale, new long[0], new float[] {p.scale()}));
+            newInitializers.add(Graphs.byteTensor(zp, zpType, new long[0], new int[] {p.zeroPoint()}));
             List<OnnxMl.NodeProto> pair = List.of(
                     node(names.takeNode(t + "_QuantizeLinear"), "QuantizeLinear", List.of(t, scale, zp), q, null),
                     node(names.takeNode(t + "_DequantizeLinear"), "DequantizeLinear", List.of(q, scale, zp), dq, null));
@@ -153,13 +157,10 @@ public final class QdqWriter {
             if (uint8 && p.bias() != null && !p.activationInputs().isEmpty() && params.containsKey(p.activationInputs().get(0))) {
                 float inScale = params.get(p.activationInputs().get(0)).scale();
                 OnnxMl.TensorProto bias = index.initializers.get(p.bias());
-                float[] b = Tensors.floats(bias);
+                float[] b = Graphs.floats(bias);
                 int channelDim = wq.axis == null ? -1 : (int) wq.dims[wq.axis];
-                long outChannels = switch (p.opType()) {
-                    case "Conv" -> wq.dims[0];
-                    case "ConvTranspose" -> wq.dims[1] * GraphIndex.attrInt(n, "group", 1);
-                    default -> wq.dims.length == 2 ? wq.dims[p.weightAxis()] : -1;
-                };
+                OpRule.OutputChannels channels = OpRegistry.of(n).map(OpRule::outputChannels).orElse(null);
+                long outChannels = channels == null ? -1 : channels.of(n, wq.dims, p.weightAxis());
                 if (bias.getDimsCount() == 1 && b.length == outChannels) {
                     float[] bScale = new float[wq.axis == null ? 1 : b.length];
                     for (int c = 0; c < bScale.length; c++) {
@@ -175,9 +176,9 @@ public final class QdqWriter {
                     String zName = names.take(p.bias() + "_zero_point");
                     String out = names.take(p.bias() + "_dequantized");
                     long[] sDims = bScale.length == 1 ? new long[0] : new long[] {bScale.length};
-                    newInitializers.add(Tensors.int32Tensor(qName, new long[] {b.length}, qb));
-                    newInitializers.add(Tensors.floatTensor(sName, sDims, bScale));
-                    newInitializers.add(Tensors.int32Tensor(zName, sDims, new int[bScale.length]));
+                    newInitializers.add(Graphs.int32Tensor(qName, new long[] {b.length}, qb));
+                    newInitializers.add(Graphs.floatTensor(sName, sDims, bScale));
+                    newInitializers.add(Graphs.int32Tensor(zName, sDims, new int[bScale.length]));
                     headNodes.add(node(names.takeNode(p.bias() + "_DequantizeLinear"), "DequantizeLinear",
                             List.of(qName, sName, zName), out, bScale.length == 1 ? null : 0L));
                     rewired.computeIfAbsent(i, k -> new HashMap<>()).put(2, out);
@@ -236,9 +237,9 @@ public final class QdqWriter {
         }
         OnnxMl.NodeProto n = graph.getNode(p);
         if (quantizedNodes.contains(p)) {
-            return QdqPlanner.WEIGHTED_OPS.contains(n.getOpType());
+            return OpRegistry.hasRole(n, OpRule.Role.WEIGHTED);
         }
-        return QdqPlanner.CHAIN_OPS.contains(n.getOpType()) && n.getInputCount() > 0
+        return OpRegistry.hasRole(n, OpRule.Role.SCALE_PASS_THROUGH) && n.getInputCount() > 0
                 && plan.quantizedTensors().get(t).equals(plan.quantizedTensors().get(n.getInput(0)));
     }
 
@@ -266,7 +267,7 @@ public final class QdqWriter {
     }
 
     private static WeightQuant quantizeWeight(OnnxMl.TensorProto w, Integer axis, int qmax, Names names) {
-        float[] values = Tensors.floats(w);
+        float[] values = Graphs.floats(w);
         long[] dims = w.getDimsList().stream().mapToLong(Long::longValue).toArray();
         if (axis != null && (axis >= dims.length || dims[axis] <= 1 && dims.length == 0)) {
             axis = null;
@@ -301,9 +302,9 @@ public final class QdqWriter {
         String out = names.take(base + "_dequantized");
         long[] sDims = axis == null ? new long[0] : new long[] {channels};
         List<OnnxMl.TensorProto> inits = List.of(
-                Tensors.byteTensor(qName, Tensors.INT8, dims, q),
-                Tensors.floatTensor(sName, sDims, scales),
-                Tensors.byteTensor(zName, Tensors.INT8, sDims, new int[channels]));
+                Graphs.byteTensor(qName, Graphs.INT8, dims, q),
+                Graphs.floatTensor(sName, sDims, scales),
+                Graphs.byteTensor(zName, Graphs.INT8, sDims, new int[channels]));
         OnnxMl.NodeProto dq = node(names.takeNode(base + "_DequantizeLinear"), "DequantizeLinear", List.of(qName, sName, zName), out,
                 axis == null ? null : (long) axis);
         return new WeightQuant(inits, dq, out, axis, dims, scales, amaxMax);

@@ -79,7 +79,7 @@ public record QuantizationSettings(boolean weightsPerChannel, ActivationType act
     }
 
     /** A pattern as a regex; an invalid regex is read as a glob. */
-    static Pattern compile(String pattern) {
+    public static Pattern compile(String pattern) {
         try {
             return Pattern.compile(pattern);
         } catch (PatternSyntaxException e) {

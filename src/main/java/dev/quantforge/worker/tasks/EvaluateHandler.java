@@ -1,24 +1,21 @@
 package dev.quantforge.worker.tasks;
 
+import java.nio.file.Files;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 import org.springframework.stereotype.Component;
 
 import ai.onnxruntime.OrtSession;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.node.JsonNodeFactory;
-import tools.jackson.databind.node.ObjectNode;
 
 import dev.quantforge.job.ConfigSchema;
-import dev.quantforge.platform.ApiException;
+import dev.quantforge.job.JobTypeSpec;
+import dev.quantforge.job.JobTypeSpec.DatasetRole;
 import dev.quantforge.quant.bench.LatencyBenchmark;
 import dev.quantforge.quant.data.InputBinding;
-import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.eval.EvaluationResult;
 import dev.quantforge.quant.eval.Evaluator;
 import dev.quantforge.quant.runtime.OrtModel;
+import dev.quantforge.report.ReportMetrics;
 import dev.quantforge.worker.JobExecution;
 import dev.quantforge.worker.JobHandler;
 import dev.quantforge.worker.JobOutcome;
@@ -27,65 +24,45 @@ import dev.quantforge.worker.JobOutcome;
 @Component
 public class EvaluateHandler implements JobHandler {
 
-    static final ConfigSchema SCHEMA = ConfigSchema.object()
-            .section("evaluation", s -> s
-                    .intField("maxSamples", null, 1, Integer.MAX_VALUE)
-                    .intField("batchSize", 32L, 1, 4096)
-                    .intField("threads", 0L, 0, 256));
-
-    @Override
-    public String type() {
-        return "evaluate";
+    /** @param maxSamples null: every sample; @param threads 0: ONNX Runtime's default */
+    record Evaluation(Long maxSamples, int batchSize, int threads) {
+        static final Evaluation DEFAULTS = new Evaluation(null, 32, 0);
     }
 
-    @Override
-    public Set<String> requirements() {
-        return Set.of("onnxruntime");
+    record EvaluateConfig(Evaluation evaluation) {
     }
 
-    @Override
-    public Set<DatasetRole> requiredDatasets() {
-        return Set.of(DatasetRole.EVALUATION);
-    }
+    static final JobTypeSpec SPEC = JobTypeSpec.of("evaluate", ConfigSchema.object()
+                    .section("evaluation", s -> s
+                            .intField("maxSamples", Evaluation.DEFAULTS.maxSamples(), 1, Integer.MAX_VALUE)
+                            .intField("batchSize", (long) Evaluation.DEFAULTS.batchSize(), 1, 4096)
+                            .intField("threads", (long) Evaluation.DEFAULTS.threads(), 0, 256)))
+            .needs(DatasetRole.EVALUATION).labelled(DatasetRole.EVALUATION).build();
 
     @Override
-    public Set<DatasetRole> labelledDatasets() {
-        return Set.of(DatasetRole.EVALUATION);
+    public JobTypeSpec spec() {
+        return SPEC;
     }
 
-    @Override
-    public JsonNode validateConfig(JsonNode config, List<ApiException.FieldError> errors) {
-        return SCHEMA.apply("config", config, errors);
+    record EvaluateResult(double top1, long samples, long correct) {
     }
 
     @Override
     public JobOutcome run(JobExecution exec) throws Exception {
-        JsonNode ev = exec.config().path("evaluation");
-        int batchSize = ev.path("batchSize").asInt(32);
-        int threads = ev.path("threads").asInt(0);
-        long maxSamples = ev.has("maxSamples") ? ev.get("maxSamples").asLong() : Long.MAX_VALUE;
+        Evaluation ev = exec.config(EvaluateConfig.class).evaluation();
         JobExecution.DatasetInput data = exec.dataset(DatasetRole.EVALUATION).orElseThrow();
-        Map<String, String> binding = InputBinding.bind(exec.modelInputs(), data.tensors());
         exec.progress().update(0, "prepare", "loading the model in ONNX Runtime");
         EvaluationResult r;
-        SampleSource source = data.open();
-        try (OrtModel model = OrtModel.load(exec.modelFile(), threads, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
-            exec.log("evaluating top-1 on " + data.name() + " (batch " + (model.hasDynamicBatch() ? batchSize : "fixed") + ")");
-            r = new Evaluator().evaluateTop1(model, source, binding, batchSize, maxSamples, exec.progress());
+        try (OrtModel model = OrtModel.load(exec.modelFile(), ev.threads(), OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
+            exec.log("evaluating top-1 on " + data.name() + " (batch " + (model.hasDynamicBatch() ? ev.batchSize() : "fixed") + ")");
+            r = new Evaluator().evaluateTop1(model, data.open(), InputBinding.bind(model.inputs(), data.tensors()), ev.batchSize(),
+                    ev.maxSamples() == null ? Long.MAX_VALUE : ev.maxSamples(), exec.progress());
         }
         exec.log(String.format("top-1 %.4f on %d samples", r.top1(), r.samples()));
-        ObjectNode result = JsonNodeFactory.instance.objectNode();
-        result.put("top1", r.top1());
-        result.put("samples", r.samples());
-        result.put("correct", r.correct());
-        ObjectNode metrics = JsonNodeFactory.instance.objectNode();
-        metrics.put("top1", r.top1());
-        metrics.put("top1Fp32", r.top1());
-        metrics.put("samples", r.samples());
-        metrics.put("modelSizeBytes", java.nio.file.Files.size(exec.modelFile()));
-        ObjectNode runtime = RuntimeInfoJson.of(LatencyBenchmark.runtimeInfo(threads));
-        return new JobOutcome(result,
-                List.of(new JobOutcome.ReportDraft(RuntimeInfoJson.fp32Config(), metrics, runtime, JsonNodeFactory.instance.arrayNode(), "reportId")),
-                List.of());
+        ReportMetrics metrics = ReportMetrics.builder().top1(r.top1()).top1Fp32(r.top1()).samples(r.samples())
+                .modelSizeBytes(Files.size(exec.modelFile())).build();
+        return JobOutcome.of(new EvaluateResult(r.top1(), r.samples(), r.correct()),
+                List.of(JobOutcome.ReportDraft.of(Results.Fp32Configuration.INSTANCE, metrics, LatencyBenchmark.runtimeInfo(ev.threads()),
+                        List.of(), "reportId")), List.of());
     }
 }

@@ -1,5 +1,7 @@
 package dev.quantforge.quant.qdq;
 
+import dev.quantforge.quant.onnx.Graphs;
+import dev.quantforge.quant.onnx.GraphIndex;
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtSession;
 import dev.quantforge.quant.calib.TensorRange;
@@ -124,8 +126,8 @@ class QdqPlannerTest {
                 assertEquals(List.of(), scale.getDimsList());
             }
             // weight values round-trip within half a step
-            float[] w = Tensors.floats(init(tribuo, "fc1.weight"));
-            float[] s = Tensors.floats(scale);
+            float[] w = Graphs.floats(init(tribuo, "fc1.weight"));
+            float[] s = Graphs.floats(scale);
             byte[] qb = q.getRawData().toByteArray();
             for (int i = 0; i < w.length; i++) {
                 float step = s[perChannel ? i / 320 : 0];
@@ -148,14 +150,14 @@ class QdqPlannerTest {
         OnnxMl.GraphProto.Builder g = m.getGraph().toBuilder();
         for (int i = 0; i < g.getInitializerCount(); i++) {
             if (g.getInitializer(i).getName().equals("fc1.weight")) {
-                float[] w = Tensors.floats(g.getInitializer(i));
+                float[] w = Graphs.floats(g.getInitializer(i));
                 float[] t = new float[w.length];
                 for (int r = 0; r < 50; r++) {
                     for (int c = 0; c < 320; c++) {
                         t[c * 50 + r] = w[r * 320 + c];
                     }
                 }
-                g.setInitializer(i, Tensors.floatTensor("fc1.weight", new long[] {320, 50}, t));
+                g.setInitializer(i, Graphs.floatTensor("fc1.weight", new long[] {320, 50}, t));
             }
         }
         for (int i = 0; i < g.getNodeCount(); i++) {
@@ -184,9 +186,9 @@ class QdqPlannerTest {
         for (int i = 0; i < w.length; i++) {
             w[i] = 0.1f * (i + 1);
         }
-        g.addInitializer(Tensors.floatTensor("wa", new long[] {2, 2, 1, 1}, w));
-        g.addInitializer(Tensors.floatTensor("wb", new long[] {2, 2, 1, 1}, new float[] {-0.5f, 0.2f, 0.3f, 0.9f}));
-        g.addInitializer(Tensors.floatTensor("ba", new long[] {2}, new float[] {0.1f, -0.2f}));
+        g.addInitializer(Graphs.floatTensor("wa", new long[] {2, 2, 1, 1}, w));
+        g.addInitializer(Graphs.floatTensor("wb", new long[] {2, 2, 1, 1}, new float[] {-0.5f, 0.2f, 0.3f, 0.9f}));
+        g.addInitializer(Graphs.floatTensor("ba", new long[] {2}, new float[] {0.1f, -0.2f}));
         g.addNode(OnnxMl.NodeProto.newBuilder().setName("conv_a").setOpType("Conv").addInput("x").addInput("wa").addInput("ba").addOutput("a"));
         g.addNode(OnnxMl.NodeProto.newBuilder().setName("conv_b").setOpType("Conv").addInput("x").addInput("wb").addOutput("b"));
         g.addNode(OnnxMl.NodeProto.newBuilder().setName("add").setOpType("Add").addInput("a").addInput("b").addOutput("y"));

@@ -42,8 +42,9 @@ class AutoQuantizeJobTest extends ServiceTest {
     }
 
     @Test
-    void returnsAConfigurationWithinTheBudgetOrSaysSoAndThePareto() {
-        Api.Res r = api().postJson("/api/v1/jobs", job(0.005, 6, 1000));
+    void returnsAConfigurationWithinTheBudgetAndThePareto() {
+        // 2 points: met here within a few reverts (the all-INT8 model loses ~1.5 points on these 1,000 images)
+        Api.Res r = api().postJson("/api/v1/jobs", job(0.02, 6, 1000));
         assertThat(r.status()).as(r.body()).isEqualTo(201);
         JsonNode done = api().awaitJob(r.json().path("id").asString(), Duration.ofMinutes(8));
         assertThat(done.path("state").asString()).as(done.toString()).isEqualTo("succeeded");
@@ -53,11 +54,10 @@ class AutoQuantizeJobTest extends ServiceTest {
         assertThat(res.path("trialReportIds").size()).isEqualTo(res.path("trials").asInt());
         double fp32 = res.path("fp32").path("top1").asDouble();
         double bestTop1 = res.path("best").path("top1").asDouble();
-        if (res.path("budgetMet").asBoolean()) {
-            assertThat(fp32 - bestTop1).isLessThanOrEqualTo(0.005 + 1e-9);
-        } else {
-            assertThat(res.path("statement").asString()).contains("NOT met");
-        }
+        assertThat(res.path("budgetMet").asBoolean()).as(res.toString()).isTrue();
+        assertThat(res.path("statement").asString()).startsWith("budget met");
+        assertThat(fp32 - bestTop1).isLessThanOrEqualTo(0.02 + 1e-9);
+        assertThat(res.path("best").path("accuracyDrop").asDouble()).isCloseTo(fp32 - bestTop1, org.assertj.core.data.Offset.offset(1e-9));
 
         // the best configuration's model, re-evaluated on its own, gives the same accuracy
         byte[] best = api().getBytes("/api/v1/artifacts/" + res.path("quantizedModelArtifactId").asString() + "/content");
@@ -99,6 +99,27 @@ class AutoQuantizeJobTest extends ServiceTest {
         assertThat(cmp.path("metrics").path("top1").path("deltas").size()).isEqualTo(2);
         assertThat(cmp.path("layerDifferences").size()).isEqualTo(res.path("best").path("floatNodes").size());
         assertThat(api().get("/api/v1/reports/compare?ids=" + first).status()).isEqualTo(400);
+    }
+
+    @Test
+    void aBudgetThatCannotBeMetIsSaidSoWithTheClosestConfiguration() {
+        // ranges clipped at the 50th percentile wreck every quantized layer: two trials cannot reach a zero drop
+        Api.Res r = api().postJson("/api/v1/jobs", Map.of("type", "auto_quantize", "modelId", model, "calibrationDatasetId", calib,
+                "evaluationDatasetId", eval, "config", Map.of("maxAccuracyDrop", 0.0, "maxTrials", 2,
+                        "activations", Map.of("calibrator", "percentile", "percentile", 50.0),
+                        "calibration", Map.of("maxSamples", 200), "evaluation", Map.of("maxSamples", 300),
+                        "benchmark", Map.of("iterations", 5, "warmup", 1))));
+        JsonNode done = api().awaitJob(r.json().path("id").asString(), Duration.ofMinutes(5));
+        assertThat(done.path("state").asString()).as(done.toString()).isEqualTo("succeeded");
+        JsonNode res = done.path("result");
+        assertThat(res.path("budgetMet").asBoolean()).isFalse();
+        assertThat(res.path("statement").asString()).contains("NOT met").contains("maxTrials (2) reached");
+        assertThat(res.path("trials").asInt()).isEqualTo(2);
+        double closest = Math.min(api().get("/api/v1/reports/" + res.path("trialReportIds").get(0).asString()).json()
+                        .path("metrics").path("accuracyDrop").asDouble(),
+                api().get("/api/v1/reports/" + res.path("trialReportIds").get(1).asString()).json().path("metrics").path("accuracyDrop").asDouble());
+        assertThat(res.path("best").path("accuracyDrop").asDouble()).as("the closest trial is returned").isEqualTo(closest);
+        assertThat(closest).isPositive();
     }
 
     @Test

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
 import dev.quantforge.dataset.io.NpyWriter;
+import dev.quantforge.quant.pipeline.EnginePtq;
 import dev.quantforge.testsupport.Api;
 import dev.quantforge.testsupport.ServiceTest;
 import dev.quantforge.testsupport.SharedData;
@@ -35,7 +36,7 @@ class PtqJobTest extends ServiceTest {
     }
 
     @Test
-    void mnist8QuantizesWithinAThirdOfAPointAndOnnxRuntimeFusesIt() throws Exception {
+    void mnist8QuantizesWithinAThirdOfAPointAndOnnxRuntimeFusesIt(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         String model = upload("/api/v1/models", SharedData.file("mnist/mnist-8.onnx"), Map.of());
         String calib = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of());
         String eval = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-eval.npz"), Map.of());
@@ -52,6 +53,10 @@ class PtqJobTest extends ServiceTest {
         assertThat(r.path("preparation").toString()).contains("opset 8");
         assertThat(r.path("fp32").path("latencyMs").path("p50").asDouble()).isPositive();
         assertThat(r.path("quantized").path("latencyMs").path("p50").asDouble()).isPositive();
+        // the job is an adapter: the engine's front door alone gives exactly its numbers on the same data
+        var engine = EnginePtq.mnist8(tmp);
+        assertThat(r.path("quantized").path("top1").asDouble()).isEqualTo(engine.best().comparison().top1Candidate());
+        assertThat(r.path("quantized").path("sqnrDb").asDouble()).isEqualTo(engine.best().comparison().sqnrDb());
 
         // the report: one row per quantizable node with its calibrator, amax, scale and SQNR
         JsonNode report = api().get("/api/v1/reports/" + r.path("reportId").asString()).json();
@@ -95,7 +100,7 @@ class PtqJobTest extends ServiceTest {
 
 
     @Test
-    void cifarNetWithTheBestCalibratorWithinOneAndAHalfPoints() throws Exception {
+    void cifarNetWithTheBestCalibratorWithinOneAndAHalfPoints(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         String model = upload("/api/v1/models", SharedData.file("cifar10-mlperftiny-ic/model_ic.onnx"), Map.of());
         String calib = api().upload("/api/v1/datasets", "calib-0900-0999.zip", SharedData.cifarZip(900, 1000), Map.of("preprocessing", SharedData.CIFAR_PREPROCESSING))
                 .json().path("id").asString();
@@ -115,6 +120,10 @@ class PtqJobTest extends ServiceTest {
         assertThat(r.path("calibrators").size()).isEqualTo(5);
         assertThat(r.path("calibrators").toString()).contains("\"max\"").contains("\"percentile\"").contains("\"entropy\"").contains("\"mse\"");
         assertThat(job.path("reportIds").size()).as("FP32 + one per calibrator").isEqualTo(6);
+        var engine = EnginePtq.cifar(tmp);
+        assertThat(r.path("calibrator").asString()).isEqualTo(engine.best().method().apiName());
+        assertThat(r.path("quantized").path("top1").asDouble()).isEqualTo(engine.best().comparison().top1Candidate());
+        assertThat(fp32).isEqualTo(engine.best().comparison().top1Reference());
     }
 
     @Test

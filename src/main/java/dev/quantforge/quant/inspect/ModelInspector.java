@@ -1,4 +1,4 @@
-package dev.quantforge.quant.onnx;
+package dev.quantforge.quant.inspect;
 
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtEnvironment;
@@ -6,7 +6,11 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
+import dev.quantforge.quant.onnx.Graphs;
+import dev.quantforge.quant.onnx.NodeNames;
+import dev.quantforge.quant.ops.OpRegistry;
+import dev.quantforge.quant.ops.OpRule;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,43 +29,24 @@ import java.util.TreeMap;
 /**
  * Reads an ONNX file, checks that the service can use it and summarises it ({@link ModelSummary}).
  * A model is accepted when it parses as a ModelProto with a graph, keeps all tensor data inside
- * the one file, and loads in ONNX Runtime. Every refusal is a {@link DataFormatException} whose
+ * the one file, and loads in ONNX Runtime. Every refusal is a {@link InvalidInputException} whose
  * message tells the user what is wrong.
  */
 public final class ModelInspector {
 
-    /** Ops that the QDQ engine quantizes (weights + activations), default domain only. */
-    public static final Set<String> QUANTIZABLE_OP_TYPES = Set.of("Conv", "ConvTranspose", "Gemm", "MatMul");
-
     public ModelSummary inspect(Path onnxFile) {
-        OnnxMl.ModelProto model = parse(onnxFile);
+        OnnxMl.ModelProto model = Graphs.parse(onnxFile);
         if (!model.hasGraph()) {
             if (model.getIrVersion() == 0 && model.getOpsetImportCount() == 0) {
-                throw new DataFormatException("not an ONNX model: the file holds no ir_version, opset or graph");
+                throw new InvalidInputException("not an ONNX model: the file holds no ir_version, opset or graph");
             }
-            throw new DataFormatException("the ONNX model has no graph");
+            throw new InvalidInputException("the ONNX model has no graph");
         }
         OnnxMl.GraphProto graph = model.getGraph();
         // Before ONNX Runtime sees the file: it would read the external files we are refusing.
         checkNoExternalData(graph);
         validateWithOnnxRuntime(onnxFile);
         return summarize(model);
-    }
-
-    /** Parses a model file; also used by the QDQ engine, with the same error messages. */
-    public static OnnxMl.ModelProto parse(Path onnxFile) {
-        try (InputStream in = Files.newInputStream(onnxFile)) {
-            CodedInputStream coded = CodedInputStream.newInstance(in);
-            coded.setSizeLimit(Integer.MAX_VALUE); // the default 64 MB limit is below many real models
-            coded.setRecursionLimit(1000); // nested subgraphs (If/Loop) go deeper than the default 100
-            OnnxMl.ModelProto model = OnnxMl.ModelProto.parseFrom(coded);
-            coded.checkLastTagWas(0);
-            return model;
-        } catch (InvalidProtocolBufferException e) {
-            throw new DataFormatException("not an ONNX model (or the file is truncated): " + e.getMessage(), e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read model file " + onnxFile, e);
-        }
     }
 
     /**
@@ -103,10 +88,10 @@ public final class ModelInspector {
                 .map(OnnxMl.StringStringEntryProto::getValue)
                 .findFirst().orElse("");
         if (escapesModelDirectory(location)) {
-            throw new DataFormatException("external data path '" + location + "' points outside the model; "
+            throw new InvalidInputException("external data path '" + location + "' points outside the model; "
                     + "tensor '" + tensor.getName() + "' must be stored inside the .onnx file");
         }
-        throw new DataFormatException("tensor '" + tensor.getName() + "' keeps its data in an external file '"
+        throw new InvalidInputException("tensor '" + tensor.getName() + "' keeps its data in an external file '"
                 + location + "'; upload the model as one self-contained .onnx file with all weights inside "
                 + "(models over 2 GB, which need external data, are not supported yet)");
     }
@@ -133,7 +118,7 @@ public final class ModelInspector {
                 // loading is the check
             }
         } catch (OrtException e) {
-            throw new DataFormatException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
+            throw new InvalidInputException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
         }
     }
 
@@ -172,7 +157,7 @@ public final class ModelInspector {
         List<ModelSummary.NodeRef> quantizable = new ArrayList<>();
         for (int i = 0; i < graph.getNodeCount(); i++) {
             OnnxMl.NodeProto node = graph.getNode(i);
-            if (isDefaultDomain(node.getDomain()) && QUANTIZABLE_OP_TYPES.contains(node.getOpType())) {
+            if (OpRegistry.hasRole(node, OpRule.Role.WEIGHTED)) {
                 quantizable.add(new ModelSummary.NodeRef(names.get(i), node.getOpType()));
             }
         }
@@ -180,10 +165,6 @@ public final class ModelInspector {
         return new ModelSummary(model.getIrVersion(), defaultOpset == null ? null : Math.toIntExact(defaultOpset),
                 opsetImports, producer.isEmpty() ? null : producer, inputs, outputs, graph.getNodeCount(),
                 opTypes, quantizable);
-    }
-
-    static boolean isDefaultDomain(String domain) {
-        return domain.isEmpty() || domain.equals("ai.onnx");
     }
 
     private static ModelSummary.IoInfo ioInfo(OnnxMl.ValueInfoProto value) {
@@ -207,20 +188,20 @@ public final class ModelInspector {
     /** "float32" for tensors, a type expression ("sequence<map<int64,float32>>") for other values. */
     static String typeName(OnnxMl.TypeProto type) {
         if (type.hasTensorType()) {
-            return elementTypeName(type.getTensorType().getElemType());
+            return Graphs.elementTypeName(type.getTensorType().getElemType());
         }
         if (type.hasSequenceType()) {
             return "sequence<" + typeName(type.getSequenceType().getElemType()) + ">";
         }
         if (type.hasMapType()) {
-            return "map<" + elementTypeName(type.getMapType().getKeyType()) + ","
+            return "map<" + Graphs.elementTypeName(type.getMapType().getKeyType()) + ","
                     + typeName(type.getMapType().getValueType()) + ">";
         }
         if (type.hasOptionalType()) {
             return "optional<" + typeName(type.getOptionalType().getElemType()) + ">";
         }
         if (type.hasSparseTensorType()) {
-            return "sparse_tensor<" + elementTypeName(type.getSparseTensorType().getElemType()) + ">";
+            return "sparse_tensor<" + Graphs.elementTypeName(type.getSparseTensorType().getElemType()) + ">";
         }
         if (type.hasOpaqueType()) {
             return "opaque";
@@ -228,33 +209,4 @@ public final class ModelInspector {
         return "unknown";
     }
 
-    /** API name of an ONNX TensorProto.DataType number (float32, int64, ...). */
-    static String elementTypeName(int onnxDataType) {
-        return switch (onnxDataType) {
-            case 1 -> "float32";
-            case 2 -> "uint8";
-            case 3 -> "int8";
-            case 4 -> "uint16";
-            case 5 -> "int16";
-            case 6 -> "int32";
-            case 7 -> "int64";
-            case 8 -> "string";
-            case 9 -> "bool";
-            case 10 -> "float16";
-            case 11 -> "float64";
-            case 12 -> "uint32";
-            case 13 -> "uint64";
-            case 14 -> "complex64";
-            case 15 -> "complex128";
-            case 16 -> "bfloat16";
-            case 17 -> "float8e4m3fn";
-            case 18 -> "float8e4m3fnuz";
-            case 19 -> "float8e5m2";
-            case 20 -> "float8e5m2fnuz";
-            case 21 -> "uint4";
-            case 22 -> "int4";
-            case 0 -> "undefined";
-            default -> "type" + onnxDataType;
-        };
-    }
 }

@@ -1,4 +1,4 @@
-package dev.quantforge.quant.qdq;
+package dev.quantforge.quant.onnx;
 
 import ai.onnx.proto.OnnxMl;
 
@@ -10,18 +10,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Producers, consumers and constants of a graph's top level (subgraphs are not looked into). */
-final class GraphIndex {
+/** Producers, consumers and constants of a graph's top level (subgraphs are not looked into), indexed once. */
+public final class GraphIndex {
 
-    final OnnxMl.GraphProto graph;
-    final Map<String, OnnxMl.TensorProto> initializers = new LinkedHashMap<>();
-    final Set<String> constants = new HashSet<>();
-    final Map<String, Integer> producer = new HashMap<>();
-    final Map<String, List<Integer>> consumers = new HashMap<>();
-    final Set<String> graphOutputs = new HashSet<>();
-    final Set<String> graphInputs = new HashSet<>();
+    public final OnnxMl.GraphProto graph;
+    public final Map<String, OnnxMl.TensorProto> initializers = new LinkedHashMap<>();
+    public final Set<String> constants = new HashSet<>();
+    public final Map<String, Integer> producer = new HashMap<>();
+    public final Map<String, List<Integer>> consumers = new HashMap<>();
+    public final Set<String> graphOutputs = new HashSet<>();
+    public final Set<String> graphInputs = new HashSet<>();
 
-    GraphIndex(OnnxMl.GraphProto graph) {
+    public GraphIndex(OnnxMl.GraphProto graph) {
         this.graph = graph;
         for (OnnxMl.TensorProto t : graph.getInitializerList()) {
             initializers.put(t.getName(), t);
@@ -49,24 +49,16 @@ final class GraphIndex {
         graph.getInputList().forEach(o -> graphInputs.add(o.getName()));
     }
 
-    List<Integer> consumersOf(String tensor) {
+    public List<Integer> consumersOf(String tensor) {
         return consumers.getOrDefault(tensor, List.of());
     }
 
-    boolean isConstant(String tensor) {
+    public boolean isConstant(String tensor) {
         return constants.contains(tensor);
     }
 
-    boolean isInitializer(String tensor) {
+    public boolean isInitializer(String tensor) {
         return initializers.containsKey(tensor);
     }
 
-    static long attrInt(OnnxMl.NodeProto node, String name, long dflt) {
-        for (OnnxMl.AttributeProto a : node.getAttributeList()) {
-            if (a.getName().equals(name)) {
-                return a.getI();
-            }
-        }
-        return dflt;
-    }
 }

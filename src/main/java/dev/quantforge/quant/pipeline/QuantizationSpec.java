@@ -1,0 +1,159 @@
+package dev.quantforge.quant.pipeline;
+
+import java.util.List;
+import java.util.Set;
+
+import dev.quantforge.quant.bench.BenchmarkSettings;
+import dev.quantforge.quant.calib.CalibrationMethod;
+import dev.quantforge.quant.calib.CalibrationParams;
+import dev.quantforge.quant.calib.TensorHistogram;
+import dev.quantforge.quant.qdq.QuantizationSettings;
+import dev.quantforge.quant.qdq.QuantizationSettings.ActivationType;
+
+/**
+ * What to quantize and how: the typed form of a quantizing job's config (the component names are the
+ * JSON keys of the API's {@code config}), and the one place every default lives ({@link #DEFAULTS} and
+ * the nested records' {@code DEFAULTS}). The service's config schema fills its defaults from here.
+ *
+ * @param weights             weight quantization (always symmetric int8, max calibrator)
+ * @param activations         activation quantization and its calibrator
+ * @param calibration         the calibration pass
+ * @param exclude             nodes kept float
+ * @param overrides           per-node calibrator overrides
+ * @param quantizeResidualAdd quantize both inputs of Adds of two activations
+ * @param foldBatchNorm       fold BatchNormalization into the preceding Conv first
+ * @param evaluation          the FP32-vs-INT8 comparison
+ * @param benchmark           FP32 and INT8 timed interleaved
+ */
+public record QuantizationSpec(Weights weights, Activations activations, Calibration calibration, Exclusions exclude,
+                               List<NodeOverride> overrides, boolean quantizeResidualAdd, boolean foldBatchNorm,
+                               Evaluation evaluation, BenchmarkSettings benchmark) {
+
+    public static final QuantizationSpec DEFAULTS = new QuantizationSpec(Weights.DEFAULTS, Activations.DEFAULTS,
+            Calibration.DEFAULTS, Exclusions.NONE, List.of(), true, true, Evaluation.DEFAULTS, BenchmarkSettings.DEFAULTS);
+
+    public QuantizationSpec {
+        weights = weights == null ? Weights.DEFAULTS : weights;
+        activations = activations == null ? Activations.DEFAULTS : activations;
+        calibration = calibration == null ? Calibration.DEFAULTS : calibration;
+        exclude = exclude == null ? Exclusions.NONE : exclude;
+        overrides = overrides == null ? List.of() : List.copyOf(overrides);
+        evaluation = evaluation == null ? Evaluation.DEFAULTS : evaluation;
+        benchmark = benchmark == null ? BenchmarkSettings.DEFAULTS : benchmark;
+    }
+
+    /** Per output channel (default) or per tensor. */
+    public enum WeightGranularity { PER_CHANNEL, PER_TENSOR }
+
+    /**
+     * 7-bit weights ([-64, 64]). {@code AUTO}: on for uint8 activations when the CPU lacks VNNI, where ONNX
+     * Runtime's u8×s8 kernels (VPMADDUBSW) saturate at int16 (ORT's own {@code reduce_range}).
+     */
+    public enum ReduceRange { AUTO, TRUE, FALSE }
+
+    /** uint8 asymmetric (what ONNX Runtime CPU fuses) or int8 symmetric (TensorRT). */
+    public enum ActivationDtype { UINT8, INT8 }
+
+    public record Weights(WeightGranularity granularity, ReduceRange reduceRange) {
+        public static final Weights DEFAULTS = new Weights(WeightGranularity.PER_CHANNEL, ReduceRange.AUTO);
+
+        public Weights {
+            granularity = granularity == null ? DEFAULTS.granularity : granularity;
+            reduceRange = reduceRange == null ? DEFAULTS.reduceRange : reduceRange;
+        }
+    }
+
+    /**
+     * @param percentile for the percentile calibrator, in [50, 100]
+     * @param bins       histogram bins of the calibration pass
+     */
+    public record Activations(ActivationDtype dtype, CalibrationMethod calibrator, double percentile, int bins) {
+        public static final Activations DEFAULTS = new Activations(ActivationDtype.UINT8, CalibrationMethod.ENTROPY,
+                CalibrationParams.DEFAULT_PERCENTILE, TensorHistogram.DEFAULT_BINS);
+
+        public Activations {
+            dtype = dtype == null ? DEFAULTS.dtype : dtype;
+            calibrator = calibrator == null ? DEFAULTS.calibrator : calibrator;
+        }
+    }
+
+    /**
+     * @param maxSamples         calibrate on at most this many samples
+     * @param batchSize          samples per run (models with a fixed batch run at it)
+     * @param compareCalibrators build and measure a model per calibrator from the same histograms
+     */
+    public record Calibration(long maxSamples, int batchSize, boolean compareCalibrators) {
+        public static final Calibration DEFAULTS = new Calibration(512, 32, false);
+    }
+
+    /** Nodes kept float: exact names, op types, and regexes (or globs) over node names. */
+    public record Exclusions(List<String> nodes, List<String> opTypes, List<String> patterns) {
+        public static final Exclusions NONE = new Exclusions(List.of(), List.of(), List.of());
+
+        public Exclusions {
+            nodes = nodes == null ? List.of() : List.copyOf(nodes);
+            opTypes = opTypes == null ? List.of() : List.copyOf(opTypes);
+            patterns = patterns == null ? List.of() : List.copyOf(patterns);
+        }
+    }
+
+    /** The calibrator (and percentile) for the activation inputs of the nodes matching {@code nodes} (regexes or globs). */
+    public record NodeOverride(List<String> nodes, OverrideActivations activations) {
+        public NodeOverride {
+            nodes = nodes == null ? List.of() : List.copyOf(nodes);
+            activations = activations == null ? new OverrideActivations(null, null) : activations;
+        }
+    }
+
+    /** Null fields keep the job's setting. */
+    public record OverrideActivations(CalibrationMethod calibrator, Double percentile) {
+    }
+
+    /** @param maxSamples compare on at most this many samples; @param batchSize samples per run */
+    public record Evaluation(long maxSamples, int batchSize) {
+        public static final Evaluation DEFAULTS = new Evaluation(2000, 32);
+    }
+
+    // ---------------------------------------------------------------- derived engine settings
+
+    public ActivationType activationType() {
+        return activations.dtype() == ActivationDtype.INT8 ? ActivationType.INT8_SYMMETRIC : ActivationType.UINT8_ASYMMETRIC;
+    }
+
+    /** The planner's and writer's settings; {@code cpuHasVnni} decides {@link ReduceRange#AUTO}. */
+    public QuantizationSettings settings(boolean cpuHasVnni) {
+        boolean int8 = activations.dtype() == ActivationDtype.INT8;
+        // ONNX Runtime's u8s8 CPU kernels saturate without VNNI; TensorRT (int8 symmetric) does not need it
+        boolean reduceRange = weights.reduceRange() == ReduceRange.TRUE
+                || (weights.reduceRange() == ReduceRange.AUTO && !int8 && !cpuHasVnni);
+        return new QuantizationSettings(weights.granularity() == WeightGranularity.PER_CHANNEL, activationType(), quantizeResidualAdd,
+                Set.copyOf(exclude.nodes()), Set.copyOf(exclude.opTypes()), exclude.patterns(), reduceRange);
+    }
+
+    /** The calibrators' parameters for this activation scheme and percentile. */
+    public CalibrationParams calibrationParams() {
+        CalibrationParams base = activations.dtype() == ActivationDtype.INT8 ? CalibrationParams.int8Symmetric()
+                : CalibrationParams.uint8Asymmetric();
+        return base.withPercentile(activations.percentile());
+    }
+
+    public QuantizationSpec withActivations(Activations a) {
+        return new QuantizationSpec(weights, a, calibration, exclude, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, benchmark);
+    }
+
+    public QuantizationSpec withExclude(Exclusions e) {
+        return new QuantizationSpec(weights, activations, calibration, e, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, benchmark);
+    }
+
+    public QuantizationSpec withEvaluation(Evaluation e) {
+        return new QuantizationSpec(weights, activations, calibration, exclude, overrides, quantizeResidualAdd, foldBatchNorm, e, benchmark);
+    }
+
+    public QuantizationSpec withCalibration(Calibration c) {
+        return new QuantizationSpec(weights, activations, c, exclude, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, benchmark);
+    }
+
+    public QuantizationSpec withBenchmark(BenchmarkSettings b) {
+        return new QuantizationSpec(weights, activations, calibration, exclude, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, b);
+    }
+}
