@@ -1,14 +1,11 @@
 package dev.quantforge.qat;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import ai.onnx.proto.OnnxMl;
 import dev.quantforge.quant.calib.TensorRange;
-import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.onnx.GraphPreparer;
 import dev.quantforge.quant.onnx.Graphs;

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -26,15 +25,9 @@ import dev.quantforge.dataset.io.ImageFolderDataset;
 import dev.quantforge.dataset.io.NpzDataset;
 import dev.quantforge.dataset.io.Preprocessing;
 import dev.quantforge.dataset.io.ZipLimits;
-import dev.quantforge.quant.bench.BenchmarkResult;
 import dev.quantforge.quant.bench.BenchmarkSettings;
-import dev.quantforge.quant.bench.LatencyBenchmark;
 import dev.quantforge.quant.calib.ActivationCollector;
-import dev.quantforge.quant.calib.CalibrationMethod;
-import dev.quantforge.quant.calib.CalibrationParams;
-import dev.quantforge.quant.calib.Calibrators;
 import dev.quantforge.quant.calib.TensorHistogram;
-import dev.quantforge.quant.calib.TensorRange;
 import dev.quantforge.quant.data.Batch;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.InputBinding;
@@ -42,19 +35,20 @@ import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
 import dev.quantforge.quant.onnx.GraphPreparer;
-import dev.quantforge.quant.inspect.ModelInspector;
 import dev.quantforge.quant.onnx.PrepareOptions;
 import dev.quantforge.quant.onnx.PreparedModel;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.qdq.OrtFusionCheck;
-import dev.quantforge.quant.qdq.QdqModel;
 import dev.quantforge.quant.qdq.QdqPlan;
 import dev.quantforge.quant.qdq.QdqPlanner;
 import dev.quantforge.quant.qdq.QdqPreparation;
-import dev.quantforge.quant.qdq.QdqWriter;
 import dev.quantforge.quant.qdq.QuantizationSettings;
 import dev.quantforge.quant.runtime.CpuFeatures;
 import dev.quantforge.quant.runtime.OrtModel;
+import dev.quantforge.quant.pipeline.LatencyPair;
+import dev.quantforge.quant.pipeline.QuantizationPipeline;
+import dev.quantforge.quant.pipeline.QuantizationSpec;
+import dev.quantforge.quant.progress.EngineLog;
 import dev.quantforge.testsupport.SharedData;
 
 /**
@@ -355,36 +349,31 @@ class PtqBenchmark {
 
     private void latency(BenchReport r, Case c, Path tmp) throws Exception {
         String k = c.key();
-        Prepared p = prepare(c.model(), tmp, k);
-        QuantizationSettings settings = settings();
-        QdqPlan plan = QdqPlanner.plan(p.fp32(), settings);
-        r.put(k + "_prepare", String.join("; ", p.steps()));
+        QuantizationSpec spec = QuantizationSpec.DEFAULTS.withCalibration(new QuantizationSpec.Calibration(CALIB_SAMPLES, 32, false));
+        try (QuantizationPipeline p = QuantizationPipeline.prepare(c.model(), spec, tmp.resolve(k), EngineLog.NONE, Progress.NONE)) {
+            latency(r, c, p);
+        }
+    }
+
+    private void latency(BenchReport r, Case c, QuantizationPipeline p) throws Exception {
+        String k = c.key();
+        QdqPlan plan = p.plan();
+        r.put(k + "_prepare", String.join("; ", p.prepared().steps()));
         r.put(k + "_quantized_nodes", plan.quantizedNodes().size() + " of " + plan.nodes().size());
         OptionalFixed fixed;
         SampleSource data;
-        Map<String, String> binding;
-        try (OrtModel m = OrtModel.load(p.file(), 1, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
+        try (OrtModel m = OrtModel.load(p.fp32File(), 1, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
             data = c.data().open(m);
-            binding = InputBinding.bind(m.inputs(), data.tensors());
             fixed = new OptionalFixed(m.fixedBatchSize().isPresent() ? m.fixedBatchSize().getAsLong() : -1);
         }
         r.put(k + "_data", c.dataDescription());
-        long samples = Math.min(CALIB_SAMPLES, data.sampleCount());
         long t0 = System.nanoTime();
-        Map<String, TensorHistogram> h = new ActivationCollector().collect(p.fp32(), new ArrayList<>(plan.activationTensors()), data, binding,
-                32, samples, BINS, Progress.NONE);
-        CalibrationParams params = CalibrationParams.uint8Asymmetric();
-        Map<String, TensorRange> ranges = new LinkedHashMap<>();
-        for (String t : plan.activationTensors()) {
-            ranges.put(t, Calibrators.compute(h.get(t), CalibrationMethod.ENTROPY, params).range());
-        }
-        QdqModel qdq = QdqWriter.write(p.fp32(), plan, ranges, settings);
-        Path int8File = tmp.resolve(k + ".int8.onnx");
-        Files.write(int8File, qdq.model().toByteArray());
+        p.calibrate(data, c.dataDescription(), Progress.NONE);
+        Path int8File = p.build(java.util.Set.of()).file();
         r.put(k + "_calibrate_and_quantize_s", (System.nanoTime() - t0) / 1e9);
-        r.put(k + "_calibration_samples", samples);
-        Map<String, Integer> fused = OrtFusionCheck.fusedOps(int8File);
-        Map<String, Integer> fp32Ops = OrtFusionCheck.fusedOps(p.file());
+        r.put(k + "_calibration_samples", p.histograms().samples());
+        Map<String, Integer> fused = p.runtimeOps(int8File);
+        Map<String, Integer> fp32Ops = p.runtimeOps(p.fp32File());
         r.put(k + "_fused_int8_kernels", OrtFusionCheck.fusedInt8Count(fused));
         r.put(k + "_optimized_int8_graph_ops", fused.toString());
         r.put(k + "_optimized_fp32_graph_ops", fp32Ops.toString());
@@ -404,18 +393,14 @@ class PtqBenchmark {
             int batch = cfg[0];
             int threads = cfg[1];
             String kk = k + "_b" + batch + "_t" + threads;
-            try (OrtModel f = OrtModel.load(p.file(), threads, OrtSession.SessionOptions.OptLevel.ALL_OPT);
-                 OrtModel q = OrtModel.load(int8File, threads, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
-                List<BenchmarkResult> res = new LatencyBenchmark().runInterleaved(List.of(f, q),
-                        new BenchmarkSettings(ITERATIONS, WARMUP, batch, threads), data, Progress.NONE);
-                double fp = res.get(0).latencyMs().p50();
-                double in = res.get(1).latencyMs().p50();
-                r.put(kk + "_summary", String.format(Locale.ROOT, "p50 FP32 %.4f ms, INT8 %.4f ms, speedup %.2fx (p90 %.4f / %.4f)",
-                        fp, in, fp / in, res.get(0).latencyMs().p90(), res.get(1).latencyMs().p90()));
-                r.put(kk + "_fp32_p50_ms", fp);
-                r.put(kk + "_int8_p50_ms", in);
-                r.put(kk + "_speedup", String.format(Locale.ROOT, "%.3f", fp / in));
-            }
+            LatencyPair res = p.latency(int8File, data, new BenchmarkSettings(ITERATIONS, WARMUP, batch, threads), Progress.NONE);
+            double fp = res.fp32().latencyMs().p50();
+            double in = res.candidate().latencyMs().p50();
+            r.put(kk + "_summary", String.format(Locale.ROOT, "p50 FP32 %.4f ms, INT8 %.4f ms, speedup %.2fx (p90 %.4f / %.4f)",
+                    fp, in, fp / in, res.fp32().latencyMs().p90(), res.candidate().latencyMs().p90()));
+            r.put(kk + "_fp32_p50_ms", fp);
+            r.put(kk + "_int8_p50_ms", in);
+            r.put(kk + "_speedup", String.format(Locale.ROOT, "%.3f", fp / in));
         }
     }
 

@@ -1,23 +1,21 @@
 package dev.quantforge.qat;
 
+import dev.quantforge.quant.pipeline.QdqBuild;
+import dev.quantforge.quant.pipeline.QuantizationPipeline;
+import dev.quantforge.quant.pipeline.QuantizationSpec;
+import dev.quantforge.quant.progress.EngineLog;
+
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtSession;
 import dev.quantforge.dataset.io.ImageFolderDataset;
 import dev.quantforge.dataset.io.Preprocessing;
 import dev.quantforge.dataset.io.ZipLimits;
-import dev.quantforge.quant.calib.ActivationCollector;
 import dev.quantforge.quant.calib.CalibrationMethod;
-import dev.quantforge.quant.calib.CalibrationParams;
-import dev.quantforge.quant.calib.Calibrators;
 import dev.quantforge.quant.calib.TensorHistogram;
 import dev.quantforge.quant.calib.TensorRange;
 import dev.quantforge.quant.eval.ModelComparison;
-import dev.quantforge.quant.onnx.GraphPreparer;
-import dev.quantforge.quant.onnx.PrepareOptions;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.qdq.QdqPlan;
-import dev.quantforge.quant.qdq.QdqPlanner;
-import dev.quantforge.quant.qdq.QdqPreparation;
 import dev.quantforge.quant.qdq.QdqWriter;
 import dev.quantforge.quant.qdq.QuantizationSettings;
 import dev.quantforge.quant.runtime.OrtModel;
@@ -28,7 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,23 +51,27 @@ class QatCifarBenchmark {
 
     @Test
     void cifarQat(@TempDir Path dir) throws Exception {
-        OnnxMl.ModelProto original = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(SharedData.file("cifar10-mlperftiny-ic/model_ic.onnx")));
-        OnnxMl.ModelProto folded = QdqPreparation.apply(new GraphPreparer().prepare(original, new PrepareOptions(true)).model());
-        OnnxMl.ModelProto unfolded = QdqPreparation.apply(new GraphPreparer().prepare(original, new PrepareOptions(false)).model());
-        QuantizationSettings settings = new QuantizationSettings(true, QuantizationSettings.ActivationType.UINT8_ASYMMETRIC, true,
-                java.util.Set.of(), java.util.Set.of(), List.of(), true);
-        QdqPlan plan = QdqPlanner.plan(folded, settings);
         ImageFolderDataset train = cifar(dir, 300, 600);
         ImageFolderDataset calib = cifar(dir, 900, 1000);
         ImageFolderDataset eval = cifar(dir, 0, 200);
-        String input = folded.getGraph().getInput(0).getName();
-        Map<String, String> binding = Map.of(input, ImageFolderDataset.TENSOR_NAME);
-        Map<String, TensorHistogram> h = new ActivationCollector().collect(folded, new ArrayList<>(plan.activationTensors()), calib,
-                binding, 50, 1000, TensorHistogram.DEFAULT_BINS, Progress.NONE);
+        // the PTQ start through the engine's front door: max calibrator, uint8, 7-bit weights, residual Adds quantized
+        QuantizationSpec spec = QuantizationSpec.DEFAULTS
+                .withWeights(new QuantizationSpec.Weights(QuantizationSpec.WeightGranularity.PER_CHANNEL, QuantizationSpec.ReduceRange.TRUE))
+                .withActivations(new QuantizationSpec.Activations(QuantizationSpec.ActivationDtype.UINT8, CalibrationMethod.MAX, 99.99,
+                        TensorHistogram.DEFAULT_BINS))
+                .withCalibration(new QuantizationSpec.Calibration(1000, 50, false));
+        QuantizationPipeline pipeline = QuantizationPipeline.prepare(SharedData.file("cifar10-mlperftiny-ic/model_ic.onnx"), spec,
+                dir.resolve("pipeline"), EngineLog.NONE, Progress.NONE);
+        pipeline.calibrate(calib, "cifar 0900-0999", Progress.NONE);
+        QdqBuild start = pipeline.build(java.util.Set.of());
+        OnnxMl.ModelProto folded = pipeline.fp32();
+        OnnxMl.ModelProto unfolded = pipeline.fp32WithBatchNorm();
+        QuantizationSettings settings = pipeline.settings();
+        QdqPlan plan = start.plan();
         Map<String, TensorRange> ranges = new LinkedHashMap<>();
-        h.forEach((t, hist) -> ranges.put(t, Calibrators.compute(hist, CalibrationMethod.MAX, CalibrationParams.uint8Asymmetric()).range()));
-        Path fp32File = dir.resolve("fp32.onnx");
-        Files.write(fp32File, folded.toByteArray());
+        start.ranges().forEach((t, r) -> ranges.put(t, r.range()));
+        Map<String, String> binding = pipeline.binding(calib);
+        Path fp32File = pipeline.fp32File();
         double before = top1(fp32File, QdqWriter.write(folded, plan, ranges, settings).model(), eval, binding, dir);
         System.out.printf("CIFAR PTQ (max) start: top-1 %.4f%n", before);
         if (Boolean.getBoolean("qat.repeat")) {

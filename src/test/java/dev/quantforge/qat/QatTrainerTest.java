@@ -1,5 +1,10 @@
 package dev.quantforge.qat;
 
+import dev.quantforge.quant.pipeline.QdqBuild;
+import dev.quantforge.quant.pipeline.QuantizationPipeline;
+import dev.quantforge.quant.pipeline.QuantizationSpec;
+import dev.quantforge.quant.progress.EngineLog;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -11,21 +16,14 @@ import ai.onnxruntime.OrtSession;
 import dev.quantforge.dataset.io.NpzDataset;
 import dev.quantforge.dataset.io.Preprocessing;
 import dev.quantforge.dataset.io.ZipLimits;
-import dev.quantforge.quant.calib.ActivationCollector;
 import dev.quantforge.quant.calib.CalibrationMethod;
-import dev.quantforge.quant.calib.CalibrationParams;
-import dev.quantforge.quant.calib.Calibrators;
 import dev.quantforge.quant.calib.TensorHistogram;
 import dev.quantforge.quant.calib.TensorRange;
 import dev.quantforge.quant.data.Batch;
 import dev.quantforge.quant.data.SampleSource;
-import dev.quantforge.quant.onnx.GraphPreparer;
-import dev.quantforge.quant.onnx.PrepareOptions;
 import dev.quantforge.quant.progress.CancelledException;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.qdq.QdqPlan;
-import dev.quantforge.quant.qdq.QdqPlanner;
-import dev.quantforge.quant.qdq.QdqPreparation;
 import dev.quantforge.quant.qdq.QdqWriter;
 import dev.quantforge.quant.qdq.QuantizationSettings;
 import dev.quantforge.testsupport.SharedData;
@@ -53,7 +51,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Fake-quantized forward vs the PTQ QDQ model in ONNX Runtime; distillation / cross-entropy training; checkpoint resume. */
 class QatTrainerTest {
 
-    static final QuantizationSettings SETTINGS = QuantizationSettings.defaults(QuantizationSettings.ActivationType.UINT8_ASYMMETRIC);
+    /** PTQ start: uint8 activations, max calibrator, full-range per-channel weights. */
+    static final QuantizationSpec SPEC = QuantizationSpec.DEFAULTS
+            .withWeights(new QuantizationSpec.Weights(QuantizationSpec.WeightGranularity.PER_CHANNEL, QuantizationSpec.ReduceRange.FALSE))
+            .withActivations(new QuantizationSpec.Activations(QuantizationSpec.ActivationDtype.UINT8, CalibrationMethod.MAX, 99.99,
+                    TensorHistogram.DEFAULT_BINS))
+            .withCalibration(new QuantizationSpec.Calibration(200, 50, false));
+    static QuantizationSettings SETTINGS;
     static final Preprocessing X255 = Preprocessing.fromMap(Map.of("scale", 255.0));
 
     static OnnxMl.ModelProto fp32;
@@ -66,17 +70,21 @@ class QatTrainerTest {
 
     @BeforeAll
     static void prepare() throws IOException {
-        OnnxMl.ModelProto model = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(SharedData.file("mnist/tribuo-pytorch_cnn_mnist.onnx")));
-        fp32 = QdqPreparation.apply(new GraphPreparer().prepare(model, new PrepareOptions(true)).model());
-        plan = QdqPlanner.plan(fp32, SETTINGS);
         eval = new NpzDataset(SharedData.file("mnist/mnist8-eval.npz"), X255, ZipLimits.DEFAULT);
         train = new NpzDataset(SharedData.file("mnist/mnist8-calib.npz"), X255, ZipLimits.DEFAULT);
+        // the PTQ start through the engine's front door, calibrated on the first 200 evaluation images
+        try (QuantizationPipeline p = QuantizationPipeline.prepare(SharedData.file("mnist/tribuo-pytorch_cnn_mnist.onnx"), SPEC,
+                Files.createTempDirectory("qf-qat-"), EngineLog.NONE, Progress.NONE)) {
+            p.calibrate(eval, "mnist8-eval", Progress.NONE);
+            QdqBuild start = p.build(java.util.Set.of());
+            fp32 = p.fp32();
+            plan = start.plan();
+            SETTINGS = p.settings();
+            ranges = new LinkedHashMap<>();
+            start.ranges().forEach((t, r) -> ranges.put(t, r.range()));
+        }
         input = fp32.getGraph().getInput(0).getName();
         binding = Map.of(input, eval.tensors().get(0).name());
-        Map<String, TensorHistogram> h = new ActivationCollector().collect(fp32, new ArrayList<>(plan.activationTensors()), eval,
-                binding, 50, 200, TensorHistogram.DEFAULT_BINS, Progress.NONE);
-        ranges = new LinkedHashMap<>();
-        h.forEach((t, hist) -> ranges.put(t, Calibrators.compute(hist, CalibrationMethod.MAX, CalibrationParams.uint8Asymmetric()).range()));
     }
 
     @Test

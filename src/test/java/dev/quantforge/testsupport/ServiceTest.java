@@ -20,7 +20,9 @@ import dev.quantforge.QuantforgeApplication;
  */
 @SpringBootTest(classes = QuantforgeApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"qf.jobs.lease-seconds=10", "qf.jobs.reaper-interval-seconds=1", "qf.worker.poll-millis=100",
-                "qf.worker.concurrency=2"})
+                "qf.worker.concurrency=2",
+                // Spring caches a context per property set: keep each one's pool small so several fit one server
+                "spring.datasource.hikari.maximum-pool-size=8", "spring.datasource.hikari.minimum-idle=1"})
 public abstract class ServiceTest {
 
     protected static final Path DATA_DIR;

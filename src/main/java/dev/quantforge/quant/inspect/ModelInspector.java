@@ -4,18 +4,12 @@ import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import com.google.protobuf.CodedInputStream;
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.onnx.Graphs;
 import dev.quantforge.quant.onnx.NodeNames;
 import dev.quantforge.quant.ops.OpRegistry;
 import dev.quantforge.quant.ops.OpRule;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;

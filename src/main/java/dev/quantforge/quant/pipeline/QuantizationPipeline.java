@@ -308,7 +308,11 @@ public final class QuantizationPipeline implements AutoCloseable {
 
     /** The FP32 model and {@code candidate} timed interleaved in one run (the spec's benchmark settings). */
     public LatencyPair latency(Path candidate, SampleSource data, Progress progress) {
-        BenchmarkSettings bench = spec.benchmark();
+        return latency(candidate, data, spec.benchmark(), progress);
+    }
+
+    /** The FP32 model and {@code candidate} timed interleaved in one run with other settings (benchmarks). */
+    public LatencyPair latency(Path candidate, SampleSource data, BenchmarkSettings bench, Progress progress) {
         try (OrtModel f = OrtModel.load(fp32File, bench.threads(), OrtSession.SessionOptions.OptLevel.ALL_OPT);
              OrtModel q = OrtModel.load(candidate, bench.threads(), OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
             var r = new LatencyBenchmark().runInterleaved(List.of(f, q), bench, data, progress);

@@ -137,6 +137,10 @@ public record QuantizationSpec(Weights weights, Activations activations, Calibra
         return base.withPercentile(activations.percentile());
     }
 
+    public QuantizationSpec withWeights(Weights w) {
+        return new QuantizationSpec(w, activations, calibration, exclude, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, benchmark);
+    }
+
     public QuantizationSpec withActivations(Activations a) {
         return new QuantizationSpec(weights, a, calibration, exclude, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, benchmark);
     }

@@ -5,7 +5,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quantforge.quant.onnx.Graphs;
-import dev.quantforge.quant.inspect.ModelInspector;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,5 @@
 package dev.quantforge.quant.qdq;
 
-import dev.quantforge.quant.onnx.Graphs;
 import dev.quantforge.quant.onnx.GraphIndex;
 import ai.onnx.proto.OnnxMl;
 import dev.quantforge.quant.onnx.NodeNames;

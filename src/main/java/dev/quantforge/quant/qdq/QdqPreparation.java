@@ -1,7 +1,6 @@
 package dev.quantforge.quant.qdq;
 
 import dev.quantforge.quant.onnx.Graphs;
-import dev.quantforge.quant.onnx.GraphIndex;
 import ai.onnx.proto.OnnxMl;
 
 import java.util.ArrayList;

@@ -2,16 +2,12 @@ package dev.quantforge.worker.tasks;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 
 import org.springframework.stereotype.Component;
-
-import tools.jackson.databind.JsonNode;
 
 import dev.quantforge.job.JobTypeSpec;
 import dev.quantforge.platform.ApiJson;
@@ -19,7 +15,6 @@ import dev.quantforge.quant.pipeline.QuantizationPipeline;
 import dev.quantforge.quant.search.AccuracyBudgetSearch;
 import dev.quantforge.quant.search.AccuracyBudgetSearch.Trial;
 import dev.quantforge.quant.search.BudgetSpec;
-import dev.quantforge.report.ConfigHash;
 import dev.quantforge.report.ReportMetrics;
 import dev.quantforge.report.SvgCharts;
 import dev.quantforge.worker.JobExecution;
@@ -63,7 +58,7 @@ public class AutoQuantizeHandler implements JobHandler {
         BudgetSpec budget = exec.config(BudgetSpec.class);
         try (QuantizationPipeline p = QuantizationConfig.open(exec, QuantizationConfig.spec(exec.config()),
                 QuantizationConfig.histogramsFrom(exec.config()), exec.progress().scaled(0.01, 0.15))) {
-            AccuracyBudgetSearch.Outcome o = AccuracyBudgetSearch.run(p, budget, QuantizationConfig.compareOn(exec).open(), new Trials(exec),
+            AccuracyBudgetSearch.Outcome o = AccuracyBudgetSearch.run(p, budget, QuantizationConfig.compareOn(exec).open(), new Trials(new StoredReports(exec)),
                     exec.progress().scaled(0.15, 0.95));
             Trial best = o.best();
             Path chart = exec.workDir().resolve("pareto.svg");
@@ -82,26 +77,14 @@ public class AutoQuantizeHandler implements JobHandler {
     }
 
     /** Trials are reports of this job, found again by their configuration's hash. */
-    private static final class Trials implements AccuracyBudgetSearch.TrialStore {
-        private final JobExecution exec;
-        private final Map<String, JsonNode> stored = new HashMap<>();
-
-        Trials(JobExecution exec) throws java.io.IOException {
-            this.exec = exec;
-            for (JsonNode r : exec.savedReports()) {
-                stored.put(r.path("configHash").asString(), r);
-            }
-        }
-
+    private record Trials(StoredReports reports) implements AccuracyBudgetSearch.TrialStore {
         @Override
         public Optional<AccuracyBudgetSearch.StoredTrial> find(AccuracyBudgetSearch.TrialConfiguration configuration) {
-            JsonNode hit = stored.get(ConfigHash.of(ApiJson.node(configuration)));
-            if (hit == null) {
-                return Optional.empty();
-            }
-            ReportMetrics m = ApiJson.bind(hit.path("metrics"), ReportMetrics.class);
-            return Optional.of(new AccuracyBudgetSearch.StoredTrial(UUID.fromString(hit.path("id").asString()), m.top1(), m.top1Fp32(),
-                    m.accuracyDrop(), m.latencyP50Ms(), m.latencyFp32P50Ms()));
+            return reports.find(configuration).map(hit -> {
+                ReportMetrics m = StoredReports.metrics(hit);
+                return new AccuracyBudgetSearch.StoredTrial(UUID.fromString(hit.path("id").asString()), m.top1(), m.top1Fp32(),
+                        m.accuracyDrop(), m.latencyP50Ms(), m.latencyFp32P50Ms());
+            });
         }
 
         @Override
@@ -110,12 +93,7 @@ public class AutoQuantizeHandler implements JobHandler {
                     .accuracyDrop(t.accuracyDrop(), ApiJson.node(t.dropType()).asString())
                     .latency(t.latency().candidate()).versusFp32(t.latency().fp32(), t.latency().speedupP50())
                     .trial(t.index(), t.floatNodes().size()).modelSizeBytes(t.modelSizeBytes()).build();
-            try {
-                return exec.saveReport(JobOutcome.ReportDraft.of(configuration, metrics, t.latency().candidate().runtime(),
-                        Results.layers(t.layers()), null));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            return reports.save(configuration, metrics, t.latency().candidate().runtime(), Results.layers(t.layers()));
         }
     }
 }

@@ -2,7 +2,6 @@ package dev.quantforge.worker.tasks;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -14,13 +13,11 @@ import tools.jackson.databind.JsonNode;
 
 import dev.quantforge.job.JobTypeSpec;
 import dev.quantforge.job.JobTypeSpec.DatasetRole;
-import dev.quantforge.platform.ApiException.FieldError;
 import dev.quantforge.qat.EpochStats;
 import dev.quantforge.qat.QatEngine;
 import dev.quantforge.qat.QatRecipe;
 import dev.quantforge.qat.QatSpec;
 import dev.quantforge.qat.QuantizationAwareTraining;
-import dev.quantforge.qat.TrainableGraph;
 import dev.quantforge.quant.bench.BenchmarkResult;
 import dev.quantforge.quant.eval.ModelComparison;
 import dev.quantforge.quant.pipeline.QuantizationPipeline;
@@ -40,67 +37,9 @@ import dev.quantforge.worker.JobOutcome;
 @Component
 public class QatHandler implements JobHandler {
 
-    static final JobTypeSpec SPEC = JobTypeSpec.of("qat", schema())
+    static final JobTypeSpec SPEC = JobTypeSpec.of("qat", QatConfig.schema())
             .requires("onnxruntime", "qat").needs(DatasetRole.TRAINING).accepts(DatasetRole.CALIBRATION, DatasetRole.EVALUATION)
-            .labelled(DatasetRole.EVALUATION).quantizes().checkConfig(QatHandler::check).checkModel(QatHandler::checkModel).build();
-
-    private static dev.quantforge.job.ConfigSchema schema() {
-        QatSpec d = QatSpec.DEFAULTS;
-        return QuantizationConfig.schema()
-                .stringField("fromJobId", null, 64)
-                .intField("epochs", null, 1, 1000)
-                .section("baseRecipe", s -> s
-                        .intField("epochs", (long) d.baseRecipe().epochs(), 1, 100_000)
-                        .numberField("lr", d.baseRecipe().lr(), 0, 100)
-                        .intField("batchSize", (long) d.baseRecipe().batchSize(), 1, 65_536)
-                        .intField("warmupEpochs", (long) d.baseRecipe().warmupEpochs(), 0, 100_000)
-                        .numberField("weightDecay", d.baseRecipe().weightDecay(), 0, 1))
-                .section("recipeModification", s -> s
-                        .intField("batchSizeDivisor", (long) d.recipeModification().batchSizeDivisor(), 1, 1024)
-                        .intField("maxEpochsDivisor", (long) d.recipeModification().maxEpochsDivisor(), 1, 10_000)
-                        .numberField("lrDecayFactor", d.recipeModification().lrDecayFactor(), 0, 1)
-                        .intField("warmupEpochsDivisor", (long) d.recipeModification().warmupEpochsDivisor(), 1, 10_000)
-                        .numberField("cosineFinalLrRatio", d.recipeModification().cosineFinalLrRatio(), 0, 1))
-                .enumField("optimizer", d.optimizer(), QatSpec.Optimizer.class)
-                .numberField("momentum", d.momentum(), 0, 0.999)
-                .enumField("loss", d.loss(), QatSpec.Loss.class)
-                .numberField("temperature", d.temperature(), 0, 1e6)
-                .boolField("learnRanges", d.learnRanges())
-                .enumField("batchNorm", d.batchNorm(), QatSpec.BatchNormMode.class)
-                .section("training", s -> s
-                        .intField("maxSamples", d.training().maxSamples(), 0, Integer.MAX_VALUE)
-                        .intField("maxSamplesPerEpoch", d.training().maxSamplesPerEpoch(), 0, Integer.MAX_VALUE)
-                        .intField("seed", d.training().seed(), 0, Integer.MAX_VALUE));
-    }
-
-    private static void check(tools.jackson.databind.node.ObjectNode c, List<FieldError> errors) {
-        QuantizationConfig.check(c, errors);
-        if (c.path("learnRanges").asBoolean(false)) {
-            errors.add(new FieldError("config.learnRanges", "learned (LSQ) activation ranges are not available in this"
-                    + " version: on the CIFAR net the learned scales diverged at the recipe's LR and did nothing at 1/10 of it;"
-                    + " QAT trains with the calibrated ranges — leave learnRanges false"));
-        }
-        QuantizationConfig.checkJobId(c.path("fromJobId"), "config.fromJobId", "an earlier ptq job of this model", errors);
-        String from = c.path("fromJobId").asString(null);
-        String inner = c.path("calibration").path("fromJobId").asString(null);
-        if (from != null && inner != null && !inner.equals(from)) {
-            errors.add(new FieldError("config.fromJobId", "differs from config.calibration.fromJobId; give one"));
-        }
-    }
-
-    private static void checkModel(dev.quantforge.quant.inspect.ModelSummary summary, List<FieldError> errors) {
-        List<String> unsupported = new ArrayList<>();
-        for (String op : summary.opTypes().keySet()) {
-            if (!TrainableGraph.SUPPORTED_OPS.contains(op)) {
-                unsupported.add(op);
-            }
-        }
-        if (!unsupported.isEmpty()) {
-            errors.add(new FieldError("modelId", "QAT cannot train this model: unsupported op(s) " + String.join(", ", unsupported)
-                    + "; QAT supports " + String.join(", ", TrainableGraph.SUPPORTED_OPS)
-                    + " (use ptq, sensitivity or auto_quantize for this model)"));
-        }
-    }
+            .labelled(DatasetRole.EVALUATION).quantizes().checkConfig(QatConfig::check).checkModel(QatConfig::checkModel).build();
 
     @Override
     public JobTypeSpec spec() {
@@ -154,14 +93,14 @@ public class QatHandler implements JobHandler {
             QuantizationAwareTraining.Outcome o = QuantizationAwareTraining.run(p, spec, trainSet.open(), trainSet.name(),
                     QuantizationConfig.compareOn(exec).open(), QatEngine.start(exec.cacheDir().resolve("djl")), checkpoints,
                     exec.progress().scaled(0.08, 0.99));
-            JobOutcome outcome = outcome(exec, p, spec, from, trainSet, o);
+            JobOutcome outcome = outcome(exec, p, trainSet, o);
             AttemptRunner.deleteTree(checkpoints); // done: a later retry starts over
             return outcome;
         }
     }
 
-    private static JobOutcome outcome(JobExecution exec, QuantizationPipeline p, QatSpec spec, Optional<UUID> from,
-                                      JobExecution.DatasetInput trainSet, QuantizationAwareTraining.Outcome o) throws Exception {
+    private static JobOutcome outcome(JobExecution exec, QuantizationPipeline p, JobExecution.DatasetInput trainSet,
+                                      QuantizationAwareTraining.Outcome o) throws Exception {
         BenchmarkResult fpLat = o.latency().fp32();
         BenchmarkResult qLat = o.latency().candidate();
         String batchNorm = o.keptBatchNorm() ? (o.options().batchNormFrozen() ? "frozen" : "train") : "folded";

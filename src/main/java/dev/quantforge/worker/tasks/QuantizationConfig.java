@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -163,12 +162,5 @@ final class QuantizationConfig {
     static JobExecution.DatasetInput compareOn(JobExecution exec) {
         return exec.dataset(DatasetRole.EVALUATION).or(() -> exec.dataset(DatasetRole.CALIBRATION))
                 .or(() -> exec.dataset(DatasetRole.TRAINING)).orElseThrow();
-    }
-
-    /** Quantized node names of a plan row list, for messages. */
-    static List<String> names(List<dev.quantforge.quant.qdq.QdqPlan.PlannedNode> nodes) {
-        List<String> out = new ArrayList<>();
-        nodes.forEach(n -> out.add(n.name()));
-        return out;
     }
 }

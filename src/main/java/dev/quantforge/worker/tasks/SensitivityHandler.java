@@ -2,24 +2,18 @@ package dev.quantforge.worker.tasks;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
 import org.springframework.stereotype.Component;
 
-import tools.jackson.databind.JsonNode;
-
 import dev.quantforge.job.JobTypeSpec;
-import dev.quantforge.platform.ApiJson;
 import dev.quantforge.quant.bench.LatencyBenchmark;
 import dev.quantforge.quant.eval.ModelComparison;
 import dev.quantforge.quant.pipeline.QuantizationPipeline;
 import dev.quantforge.quant.search.SensitivityAnalysis;
 import dev.quantforge.quant.search.SensitivitySpec;
-import dev.quantforge.report.ConfigHash;
 import dev.quantforge.report.ReportMetrics;
 import dev.quantforge.report.SvgCharts;
 import dev.quantforge.worker.JobExecution;
@@ -55,9 +49,10 @@ public class SensitivityHandler implements JobHandler {
         SensitivitySpec spec = exec.config(SensitivitySpec.class);
         try (QuantizationPipeline p = QuantizationConfig.open(exec, QuantizationConfig.spec(exec.config()),
                 QuantizationConfig.histogramsFrom(exec.config()), exec.progress().scaled(0.01, 0.2))) {
-            SensitivityAnalysis.Outcome o = SensitivityAnalysis.run(p, spec, QuantizationConfig.compareOn(exec).open(), new Probes(exec),
+            StoredReports reports = new StoredReports(exec);
+            SensitivityAnalysis.Outcome o = SensitivityAnalysis.run(p, spec, QuantizationConfig.compareOn(exec).open(), new Probes(reports),
                     exec.progress().scaled(0.2, 0.95));
-            List<UUID> reportIds = exec.savedReports().stream().map(r -> UUID.fromString(r.path("id").asString())).toList();
+            List<UUID> reportIds = reports.ids();
             Path chart = exec.workDir().resolve("sensitivity.svg");
             Files.writeString(chart, SvgCharts.rankedBars("Sensitivity (" + SensitivitySpec.apiName(spec.metric()) + ", "
                             + SensitivitySpec.apiName(spec.mode()).replace('_', ' ') + ")",
@@ -70,31 +65,15 @@ public class SensitivityHandler implements JobHandler {
     }
 
     /** Probes are reports of this job, found again by their configuration's hash. */
-    private static final class Probes implements SensitivityAnalysis.ProbeStore {
-        private final JobExecution exec;
-        private final Map<String, JsonNode> stored = new HashMap<>();
-
-        Probes(JobExecution exec) throws java.io.IOException {
-            this.exec = exec;
-            for (JsonNode r : exec.savedReports()) {
-                stored.put(r.path("configHash").asString(), r.path("metrics"));
-            }
-        }
-
+    private record Probes(StoredReports reports) implements SensitivityAnalysis.ProbeStore {
         @Override
         public Optional<ModelComparison.Result> find(SensitivityAnalysis.ProbeConfiguration probe) {
-            JsonNode m = stored.get(ConfigHash.of(ApiJson.node(probe)));
-            return m == null ? Optional.empty() : Optional.of(ApiJson.bind(m, ReportMetrics.class).comparison());
+            return reports.find(probe).map(r -> StoredReports.metrics(r).comparison());
         }
 
         @Override
         public void save(SensitivityAnalysis.ProbeConfiguration probe, ModelComparison.Result r) {
-            try {
-                exec.saveReport(JobOutcome.ReportDraft.of(probe, ReportMetrics.builder().fullComparison(r).build(),
-                        LatencyBenchmark.runtimeInfo(0), List.of(), null));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            reports.save(probe, ReportMetrics.builder().fullComparison(r).build(), LatencyBenchmark.runtimeInfo(0), List.of());
         }
     }
 }

@@ -15,7 +15,6 @@ import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
-import dev.quantforge.quant.inspect.ModelInspector;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.runtime.OrtModel;
 import org.junit.jupiter.api.Test;

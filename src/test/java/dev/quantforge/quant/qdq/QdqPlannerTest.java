@@ -1,7 +1,6 @@
 package dev.quantforge.quant.qdq;
 
 import dev.quantforge.quant.onnx.Graphs;
-import dev.quantforge.quant.onnx.GraphIndex;
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtSession;
 import dev.quantforge.quant.calib.TensorRange;
@@ -25,8 +24,13 @@ class QdqPlannerTest {
 
     @BeforeAll
     static void prepare() {
-        tribuo = QdqTestSupport.prepare(TRIBUO_CNN);
-        mnist8 = QdqTestSupport.prepare(MNIST8);
+        tribuo = prepare(TRIBUO_CNN);
+        mnist8 = prepare(MNIST8);
+    }
+
+    /** The engine's preparation: opset 13, named nodes, BatchNorm folded, Q/DQ constant folding. */
+    private static OnnxMl.ModelProto prepare(java.nio.file.Path model) {
+        return QdqPreparation.apply(new dev.quantforge.quant.onnx.GraphPreparer().prepare(Graphs.parse(model)).model());
     }
 
     /** Wide dummy ranges for every tensor: enough to write and load, accuracy is tested elsewhere. */
@@ -45,7 +49,7 @@ class QdqPlannerTest {
     }
 
     private static void loads(OnnxMl.ModelProto m) {
-        try (OrtModel ignored = OrtModel.load(QdqTestSupport.save(m, "qf-load"), 1, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
+        try (OrtModel ignored = OrtModel.load(m.toByteArray(), 1, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
             // loads
         }
     }

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 /** Paths of the shared real models and data sets used by the engine tests. */
 public final class Models {
 
-    public static final Path DATASETS = Path.of("/work/shared/datasets");
+    public static final Path DATASETS = dev.quantforge.testsupport.SharedData.root();
     public static final Path MNIST8 = DATASETS.resolve("mnist/mnist-8.onnx");
     public static final Path MNIST7 = DATASETS.resolve("mnist/mnist-7.onnx");
     public static final Path TRIBUO_CNN = DATASETS.resolve("mnist/tribuo-pytorch_cnn_mnist.onnx");
