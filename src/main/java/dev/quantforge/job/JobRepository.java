@@ -17,6 +17,8 @@ import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
+import dev.quantforge.platform.Text;
+
 /**
  * The job table is the queue. Every state change is one guarded SQL statement, so concurrent
  * workers, API replicas and the reaper never lose or double-run a job:
@@ -33,7 +35,7 @@ public class JobRepository {
     static final String COLUMNS = "id, type, state, model_id, calibration_dataset_id, evaluation_dataset_id, training_dataset_id, "
             + "config::text as config, priority, requirements, attempts, max_attempts, idempotency_key, lease_owner, worker_id, lease_expires_at, "
             + "cancel_requested, progress_fraction, progress_phase, progress_message, result::text as result, error_code, error_message, "
-            + "created_at, started_at, finished_at, updated_at";
+            + "created_at, started_at, finished_at, updated_at, request_hash";
 
     private final JdbcClient jdbc;
 
@@ -44,22 +46,30 @@ public class JobRepository {
     /** A new job to insert. */
     public record NewJob(UUID id, String type, UUID modelId, UUID calibrationDatasetId, UUID evaluationDatasetId,
                          UUID trainingDatasetId, String configJson, int priority, List<String> requirements,
-                         int maxAttempts, String idempotencyKey) {
+                         int maxAttempts, String idempotencyKey, String requestHash) {
+
+        /** A job inserted without a request body to compare a reused Idempotency-Key against. */
+        public NewJob(UUID id, String type, UUID modelId, UUID calibrationDatasetId, UUID evaluationDatasetId,
+                      UUID trainingDatasetId, String configJson, int priority, List<String> requirements,
+                      int maxAttempts, String idempotencyKey) {
+            this(id, type, modelId, calibrationDatasetId, evaluationDatasetId, trainingDatasetId, configJson, priority, requirements,
+                    maxAttempts, idempotencyKey, null);
+        }
     }
 
     /** Inserts the job; with an idempotency key already used, inserts nothing and returns false. */
     public boolean insert(NewJob j) {
         int n = jdbc.sql("""
                         insert into job (id, type, state, model_id, calibration_dataset_id, evaluation_dataset_id, training_dataset_id,
-                                         config, priority, requirements, max_attempts, idempotency_key, progress_phase, progress_message)
+                                         config, priority, requirements, max_attempts, idempotency_key, request_hash, progress_phase, progress_message)
                         values (:id, :type, 'queued', :model, :calib, :eval, :train, cast(:config as jsonb), :priority,
-                                string_to_array(:req, ','), :maxAttempts, :key, 'queued', 'waiting for a worker')
+                                string_to_array(:req, ','), :maxAttempts, :key, :hash, 'queued', 'waiting for a worker')
                         on conflict (idempotency_key) do nothing""")
                 .param("id", j.id()).param("type", j.type()).param("model", j.modelId())
                 .param("calib", j.calibrationDatasetId()).param("eval", j.evaluationDatasetId()).param("train", j.trainingDatasetId())
                 .param("config", j.configJson()).param("priority", j.priority())
                 .param("req", String.join(",", j.requirements())).param("maxAttempts", j.maxAttempts())
-                .param("key", j.idempotencyKey())
+                .param("key", j.idempotencyKey()).param("hash", j.requestHash())
                 .update();
         return n == 1;
     }
@@ -113,7 +123,8 @@ public class JobRepository {
                         + "progress_fraction = coalesce(:fraction, progress_fraction), progress_phase = coalesce(:phase, progress_phase), "
                         + "progress_message = coalesce(:message, progress_message) "
                         + "where id = :id and lease_owner = :owner and state = 'running' returning cancel_requested")
-                .param("lease", leaseSeconds).param("fraction", fraction).param("phase", phase).param("message", message)
+                .param("lease", leaseSeconds).param("fraction", fraction).param("phase", Text.storable(phase))
+                .param("message", Text.storable(message))
                 .param("id", jobId).param("owner", workerId)
                 .query(Boolean.class).optional();
     }
@@ -146,7 +157,7 @@ public class JobRepository {
                         + "when :retryable and attempts < max_attempts then 'attempt ' || attempts || ' failed; requeued' else 'failed' end, "
                         + "lease_owner = null, lease_expires_at = null "
                         + "where id = :id and lease_owner = :owner and state = 'running' returning state")
-                .param("retryable", retryable).param("code", code).param("message", message)
+                .param("retryable", retryable).param("code", Text.storable(code)).param("message", Text.storable(message))
                 .param("id", jobId).param("owner", workerId)
                 .query((rs, i) -> JobState.fromApiName(rs.getString(1))).optional();
     }
@@ -258,6 +269,20 @@ public class JobRepository {
                 .param("d", datasetId).query(Boolean.class).single();
     }
 
+    /** The job's input fields whose model or dataset has been deleted since (in field order). */
+    public List<String> deletedInputs(JobRecord j) {
+        return jdbc.sql("""
+                        select field from (
+                            select 'modelId' as field, 1 as ord from model where id = :m and deleted_at is not null
+                            union all select 'calibrationDatasetId', 2 from dataset where id = :c and deleted_at is not null
+                            union all select 'evaluationDatasetId', 3 from dataset where id = :e and deleted_at is not null
+                            union all select 'trainingDatasetId', 4 from dataset where id = :t and deleted_at is not null
+                        ) d order by ord""")
+                .param("m", j.modelId()).param("c", j.calibrationDatasetId()).param("e", j.evaluationDatasetId())
+                .param("t", j.trainingDatasetId())
+                .query(String.class).list();
+    }
+
     static final RowMapper<JobRecord> ROW = JobRepository::map;
 
     private static JobRecord map(ResultSet rs, int row) throws SQLException {
@@ -290,7 +315,8 @@ public class JobRepository {
                 instant(rs, "created_at"),
                 instant(rs, "started_at"),
                 instant(rs, "finished_at"),
-                instant(rs, "updated_at"));
+                instant(rs, "updated_at"),
+                rs.getString("request_hash"));
     }
 
     private static Instant instant(ResultSet rs, String col) throws SQLException {

@@ -36,6 +36,10 @@ public class ModelEntity {
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
 
+    /** Set when deleted: the row stays so that finished jobs keep their input's id; the bytes are gone. */
+    @Column(name = "deleted_at")
+    private Instant deletedAt;
+
     protected ModelEntity() {
     }
 
@@ -70,5 +74,17 @@ public class ModelEntity {
 
     public Instant getCreatedAt() {
         return createdAt;
+    }
+
+    public Instant getDeletedAt() {
+        return deletedAt;
+    }
+
+    public boolean isDeleted() {
+        return deletedAt != null;
+    }
+
+    public void markDeleted(Instant when) {
+        this.deletedAt = when;
     }
 }

@@ -31,6 +31,8 @@ import dev.quantforge.job.JobRecord;
 import dev.quantforge.job.JobRepository;
 import dev.quantforge.model.ModelService;
 import dev.quantforge.platform.QfProperties;
+import dev.quantforge.platform.ServerPaths;
+import dev.quantforge.quant.data.DataFormatException;
 import dev.quantforge.storage.BlobStore;
 
 /**
@@ -154,9 +156,13 @@ public class LocalWorkerPool implements SmartLifecycle {
                     props.dataDir().resolve("cache"));
             AttemptRunner.Ended ended = AttemptRunner.run(handler, exec);
             outcomeTag = record(job, owner, ended);
+        } catch (DataFormatException e) {
+            // an input went away: running it again cannot succeed
+            jobs.fail(job.id(), owner, "invalid_input", e.getMessage(), false);
+            logs.append(job.id(), "ERROR", "failed: " + e.getMessage());
         } catch (Exception e) {
             log.error("job {} could not be run", job.id(), e);
-            jobs.fail(job.id(), owner, "internal_error", e.getClass().getSimpleName() + ": " + e.getMessage(), true);
+            jobs.fail(job.id(), owner, "internal_error", e.getClass().getSimpleName() + ": " + ServerPaths.redact(e.getMessage()), true);
         } finally {
             running.remove(job.id());
             registry.touch(workerId, null);
