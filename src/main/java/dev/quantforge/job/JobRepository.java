@@ -197,6 +197,15 @@ public class JobRepository {
 
     /** A job whose lease expired: the worker holding it is presumed dead. */
     public record Reaped(UUID id, JobState newState, int attempts, String previousOwner) {
+
+        /** What became of the job, for its log: "requeued for attempt 2", "failed after 3 attempts". */
+        public String outcome() {
+            return switch (newState) {
+                case QUEUED -> "requeued for attempt " + (attempts + 1);
+                case FAILED -> "failed after " + attempts + " attempts";
+                default -> newState.apiName();
+            };
+        }
     }
 
     /**
@@ -204,23 +213,40 @@ public class JobRepository {
      * if cancel was requested).
      */
     public List<Reaped> reapExpiredLeases() {
-        return jdbc.sql("""
+        return reap("lease_expires_at < now()", null, "stopped responding (lease expired)", "worker lost (lease expired)");
+    }
+
+    /**
+     * Requeues (or fails, past max attempts) the running jobs whose lease {@code owner} holds, without
+     * waiting for the leases to lapse: the owner is known dead (a restarted process's previous incarnation).
+     */
+    public List<Reaped> requeueHeldBy(String owner) {
+        return reap("lease_owner = :owner", owner, "died (its process restarted)", "worker restarted");
+    }
+
+    /** Requeues, fails (past max attempts) or cancels (when asked) the running jobs matching {@code condition}. */
+    private List<Reaped> reap(String condition, String owner, String howLost, String lost) {
+        var sql = jdbc.sql("""
                         with expired as (
-                            select id, lease_owner from job where state = 'running' and lease_expires_at < now() for update skip locked
+                            select id, lease_owner from job where state = 'running' and %s for update skip locked
                         )
                         update job j set
                             state = case when j.cancel_requested then 'cancelled' when j.attempts >= j.max_attempts then 'failed' else 'queued' end,
                             error_code = case when j.cancel_requested then j.error_code when j.attempts >= j.max_attempts then 'worker_lost' else j.error_code end,
                             error_message = case when j.cancel_requested then j.error_message when j.attempts >= j.max_attempts
-                                then 'the worker running this job stopped responding (lease expired) on each of ' || j.attempts || ' attempts'
+                                then 'the worker running this job ' || :howLost || ' on each of ' || j.attempts || ' attempts'
                                 else j.error_message end,
                             finished_at = case when j.cancel_requested or j.attempts >= j.max_attempts then now() end,
                             progress_message = case when j.cancel_requested then 'cancelled' when j.attempts >= j.max_attempts then 'failed: worker lost'
-                                else 'worker lost (lease expired); requeued for attempt ' || (j.attempts + 1) end,
+                                else :lost || '; requeued for attempt ' || (j.attempts + 1) end,
                             lease_owner = null, lease_expires_at = null, updated_at = now()
                         from expired e where j.id = e.id
-                        returning j.id, j.state, j.attempts, e.lease_owner""")
-                .query((rs, i) -> new Reaped(rs.getObject(1, UUID.class), JobState.fromApiName(rs.getString(2)), rs.getInt(3), rs.getString(4)))
+                        returning j.id, j.state, j.attempts, e.lease_owner""".formatted(condition))
+                .param("howLost", howLost).param("lost", lost);
+        if (owner != null) {
+            sql = sql.param("owner", owner);
+        }
+        return sql.query((rs, i) -> new Reaped(rs.getObject(1, UUID.class), JobState.fromApiName(rs.getString(2)), rs.getInt(3), rs.getString(4)))
                 .list();
     }
 

@@ -1,14 +1,11 @@
 package dev.quantforge.worker;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.ServerPaths;
 import dev.quantforge.quant.data.DataFormatException;
 import dev.quantforge.quant.progress.CancelledException;
@@ -66,19 +63,6 @@ public final class AttemptRunner {
 
     /** Deletes a directory tree, best effort (scratch space, caches). */
     public static void deleteTree(Path dir) {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: scratch space
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
-        }
+        InstanceDirectory.deleteTree(dir);
     }
 }

@@ -30,6 +30,7 @@ import dev.quantforge.job.JobLogRepository;
 import dev.quantforge.job.JobRecord;
 import dev.quantforge.job.JobRepository;
 import dev.quantforge.model.ModelService;
+import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.ServerPaths;
 import dev.quantforge.quant.data.DataFormatException;
@@ -59,6 +60,7 @@ public class LocalWorkerPool implements SmartLifecycle {
     private final dev.quantforge.report.ReportRepository reports;
     private final Map<String, JobHandler> handlers;
     private final Map<UUID, LiveProgress> running = new ConcurrentHashMap<>();
+    private final InstanceDirectory instance;
 
     private volatile boolean active;
     private final List<Thread> threads = new ArrayList<>();
@@ -69,7 +71,8 @@ public class LocalWorkerPool implements SmartLifecycle {
     public LocalWorkerPool(QfProperties props, JobRepository jobs, JobLogRepository logs, JobResults results,
                            WorkerRegistry registry, ModelService models, DatasetService datasets, BlobStore blobs,
                            ObjectMapper json, MeterRegistry meters, dev.quantforge.artifact.ArtifactRepository artifacts,
-                           dev.quantforge.report.ReportRepository reports, List<JobHandler> handlers) {
+                           dev.quantforge.report.ReportRepository reports, List<JobHandler> handlers, InstanceDirectory instance) {
+        this.instance = instance;
         this.artifacts = artifacts;
         this.reports = reports;
         this.props = props;
@@ -92,6 +95,11 @@ public class LocalWorkerPool implements SmartLifecycle {
 
     @Override
     public void start() {
+        // the in-process workers lease under the instance identity, which a restarted process adopts again
+        workerId = instance.id();
+        if (instance.restarted()) {
+            requeueJobsOfPreviousIncarnation();
+        }
         if (!enabled()) {
             return;
         }
@@ -99,7 +107,7 @@ public class LocalWorkerPool implements SmartLifecycle {
         capabilityTags = WorkerRegistry.tags(caps);
         String name = props.worker().name() == null || props.worker().name().isBlank()
                 ? "local@" + LocalCapabilities.hostName() + "/" + ProcessHandle.current().pid() : props.worker().name();
-        workerId = registry.register(name, caps, false);
+        registry.registerAs(workerId, name, caps, false);
         heartbeats = Executors.newScheduledThreadPool(1, r -> daemon(r, "worker-heartbeat"));
         long hb = heartbeatMillis();
         heartbeats.scheduleWithFixedDelay(this::heartbeat, hb, hb, TimeUnit.MILLISECONDS);
@@ -111,6 +119,15 @@ public class LocalWorkerPool implements SmartLifecycle {
         }
         log.info("{} in-process worker thread(s) started as worker {} ({}) with capabilities {}",
                 threads.size(), workerId, name, capabilityTags);
+    }
+
+    /** The process that held this identity died with jobs running: they go back to the queue now, not when their leases lapse. */
+    private void requeueJobsOfPreviousIncarnation() {
+        for (JobRepository.Reaped r : jobs.requeueHeldBy(workerId.toString())) {
+            String what = r.outcome();
+            log.warn("job {}: worker {} restarted while running it; {}", r.id(), workerId, what);
+            logs.append(r.id(), "WARN", "worker " + workerId + " died while running this job (its process restarted); " + what);
+        }
     }
 
     /** Heartbeats often enough that cancel takes effect within seconds and a lease never lapses while alive. */
@@ -150,7 +167,7 @@ public class LocalWorkerPool implements SmartLifecycle {
         Timer.Sample timer = Timer.start(meters);
         String outcomeTag = "failed";
         try {
-            workDir = Files.createTempDirectory(props.tmpDir(), "job-" + job.id() + "-");
+            workDir = instance.newDirectory("job-" + job.id() + "-");
             logs.append(job.id(), "INFO", "attempt " + job.attempts() + " of " + job.maxAttempts() + " started on worker " + owner);
             LocalJobExecution exec = new LocalJobExecution(job, json, models, datasets, blobs, artifacts, results, reports, owner, logs, progress, workDir,
                     props.dataDir().resolve("cache"));
@@ -167,6 +184,7 @@ public class LocalWorkerPool implements SmartLifecycle {
             running.remove(job.id());
             registry.touch(workerId, null);
             AttemptRunner.deleteTree(workDir);
+            instance.release(workDir);
             timer.stop(meters.timer("qf.job.duration", "type", job.type(), "outcome", outcomeTag));
         }
     }

@@ -37,6 +37,7 @@ import dev.quantforge.job.JobState;
 import dev.quantforge.model.ModelEntity;
 import dev.quantforge.model.ModelService;
 import dev.quantforge.platform.ApiException;
+import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.Text;
 import io.swagger.v3.oas.annotations.Operation;
@@ -61,9 +62,12 @@ public class WorkerController {
     private final DatasetService datasets;
     private final QfProperties props;
     private final ObjectMapper json;
+    private final InstanceDirectory scratch;
 
     public WorkerController(WorkerRegistry registry, JobRepository jobs, JobLogRepository logs, JobService jobService,
-                            JobResults results, ModelService models, DatasetService datasets, QfProperties props, ObjectMapper json) {
+                            JobResults results, ModelService models, DatasetService datasets, QfProperties props, ObjectMapper json,
+                            InstanceDirectory scratch) {
+        this.scratch = scratch;
         this.registry = registry;
         this.jobs = jobs;
         this.logs = logs;
@@ -223,7 +227,7 @@ public class WorkerController {
         if (!body.path("result").isObject()) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("result.result", "must be an object")));
         }
-        Path dir = Files.createTempDirectory(props.tmpDir(), "complete-");
+        Path dir = scratch.newDirectory("complete-");
         try {
             List<JobOutcome.ReportDraft> reports = new ArrayList<>();
             for (JsonNode r : body.path("reports")) {
@@ -253,6 +257,7 @@ public class WorkerController {
             return ResponseEntity.ok(Map.of("state", JobState.SUCCEEDED.apiName()));
         } finally {
             AttemptRunner.deleteTree(dir);
+            scratch.release(dir);
         }
     }
 
