@@ -52,18 +52,32 @@ public class ContainerErrors {
             if (status < 400 || response.getContentWritten() > 0 || !response.setErrorReported()) {
                 return;
             }
+            String detail = detail(status);
+            if (throwable != null && throwable.getMessage() != null && status == 400) {
+                // Tomcat's reason, in the user's terms (its message may echo header values: never sent back)
+                if (throwable.getMessage().contains("header is too large")) {
+                    boolean requestLine = request.getRequestURI() == null || request.getRequestURI().isEmpty();
+                    status = requestLine ? 414 : 431;
+                    response.setStatus(status);
+                    detail = requestLine ? detail(414) : detail(431);
+                } else if (throwable.getMessage().contains("header line")) {
+                    detail = "a header line is malformed: each must be 'Name: value' without control characters";
+                }
+            }
             HttpStatus http = HttpStatus.resolve(status);
             try {
                 response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
                 response.setCharacterEncoding("UTF-8");
-                response.getReporter().write(ProblemResponses.body(status, http == null ? "Error" : http.getReasonPhrase(),
-                        detail(status)));
+                response.getReporter().write(ProblemResponses.body(status, http == null ? "Error" : http.getReasonPhrase(), detail));
                 response.finishResponse();
             } catch (IOException | IllegalStateException e) {
                 // the client went away; nothing left to tell it
             }
         }
     }
+
+    /** server.max-http-request-header-size in application.yml: request line plus headers. */
+    static final int MAX_HEADER_KIB = 32;
 
     /** What the user should fix, by status (the container's own message may echo server internals). */
     static String detail(int status) {
@@ -73,8 +87,10 @@ public class ContainerErrors {
             case 404 -> "no such endpoint; the API lives under /api/v1 (see /v3/api-docs)";
             case 405 -> "this method is not allowed on this path (see /v3/api-docs)";
             case 413 -> "the request body is larger than the limit (QF_UPLOAD_MAX_BYTES)";
-            case 414 -> "the request path or query string is too long";
-            case 431 -> "the request headers are too large";
+            case 414 -> "the request path and query string are too long (the request line and headers may hold "
+                    + MAX_HEADER_KIB + " KiB together); send long data in the body";
+            case 431 -> "the request headers are too large (at most " + MAX_HEADER_KIB + " KiB with the request line); "
+                    + "shorten the long header (an Idempotency-Key has at most 200 characters)";
             case 505 -> "HTTP version not supported; use HTTP/1.1";
             default -> status >= 500 ? "the service failed unexpectedly; the error was logged" : "the request was refused (HTTP " + status + ")";
         };
