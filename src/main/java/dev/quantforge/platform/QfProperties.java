@@ -29,7 +29,7 @@ public record QfProperties(
     public QfProperties {
         // resolved once: a relative ./data means the directory the service was started in, whatever changes later
         dataDir = dataDir == null ? null : dataDir.toAbsolutePath().normalize();
-        temp = temp == null ? new Temp(Temp.DEFAULT_CLEANUP_INTERVAL_MINUTES, Temp.DEFAULT_MAX_AGE_MINUTES) : temp;
+        temp = temp == null ? new Temp(null, null) : temp;
     }
 
     public record Db(@Min(1) @Max(65535) int embeddedPort) {
@@ -52,9 +52,15 @@ public record QfProperties(
      * Crash leftovers in the temp area: cleaned at start-up and every {@code cleanupIntervalMinutes};
      * an untracked entry of a live process counts as a leftover once unchanged for {@code maxAgeMinutes}.
      */
-    public record Temp(@Min(1) @Max(1440) int cleanupIntervalMinutes, @Min(1) @Max(100000) int maxAgeMinutes) {
+    public record Temp(@Min(1) @Max(1440) Integer cleanupIntervalMinutes, @Min(1) @Max(100000) Integer maxAgeMinutes) {
+        // the defaults' one place (application.yml leaves them unset; the remote worker reads them here too)
         public static final int DEFAULT_CLEANUP_INTERVAL_MINUTES = 10;
         public static final int DEFAULT_MAX_AGE_MINUTES = 60;
+
+        public Temp {
+            cleanupIntervalMinutes = cleanupIntervalMinutes == null ? DEFAULT_CLEANUP_INTERVAL_MINUTES : cleanupIntervalMinutes;
+            maxAgeMinutes = maxAgeMinutes == null ? DEFAULT_MAX_AGE_MINUTES : maxAgeMinutes;
+        }
     }
 
     public boolean hasRole(String role) {
