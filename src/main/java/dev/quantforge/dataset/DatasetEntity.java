@@ -11,10 +11,12 @@ import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 
+import dev.quantforge.platform.SoftDeleted;
+
 /** An uploaded dataset (npz, npy or image-folder zip) with the preprocessing it is read with. */
 @Entity
 @Table(name = "dataset")
-public class DatasetEntity {
+public class DatasetEntity extends SoftDeleted {
 
     @Id
     private UUID id;
@@ -55,10 +57,6 @@ public class DatasetEntity {
 
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
-
-    /** Set when deleted: the row stays so that finished jobs keep their input's id; the bytes are gone. */
-    @Column(name = "deleted_at")
-    private Instant deletedAt;
 
     protected DatasetEntity() {
     }
@@ -125,17 +123,5 @@ public class DatasetEntity {
 
     public Instant getCreatedAt() {
         return createdAt;
-    }
-
-    public Instant getDeletedAt() {
-        return deletedAt;
-    }
-
-    public boolean isDeleted() {
-        return deletedAt != null;
-    }
-
-    public void markDeleted(Instant when) {
-        this.deletedAt = when;
     }
 }

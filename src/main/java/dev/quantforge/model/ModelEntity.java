@@ -11,10 +11,12 @@ import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 
+import dev.quantforge.platform.SoftDeleted;
+
 /** An uploaded ONNX model; its bytes live in the blob store under {@link #sha256}. */
 @Entity
 @Table(name = "model")
-public class ModelEntity {
+public class ModelEntity extends SoftDeleted {
 
     @Id
     private UUID id;
@@ -35,10 +37,6 @@ public class ModelEntity {
 
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
-
-    /** Set when deleted: the row stays so that finished jobs keep their input's id; the bytes are gone. */
-    @Column(name = "deleted_at")
-    private Instant deletedAt;
 
     protected ModelEntity() {
     }
@@ -74,17 +72,5 @@ public class ModelEntity {
 
     public Instant getCreatedAt() {
         return createdAt;
-    }
-
-    public Instant getDeletedAt() {
-        return deletedAt;
-    }
-
-    public boolean isDeleted() {
-        return deletedAt != null;
-    }
-
-    public void markDeleted(Instant when) {
-        this.deletedAt = when;
     }
 }

@@ -1,5 +1,7 @@
 package dev.quantforge.worker;
 
+import static dev.quantforge.testsupport.ServiceProcess.api;
+import static dev.quantforge.testsupport.ServiceProcess.start;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -10,14 +12,11 @@ import java.util.Map;
 import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 import tools.jackson.databind.JsonNode;
 
-import dev.quantforge.QuantforgeApplication;
 import dev.quantforge.job.JobRepository;
 import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.testsupport.Api;
@@ -30,17 +29,6 @@ import dev.quantforge.testsupport.TestDatabase;
  * deletes the dead process's temp files; the worker list never shows a gone worker holding a job.
  */
 class CrashRecoveryTest {
-
-    private static ConfigurableApplicationContext start(String dbUrl, Path dataDir, int workers) {
-        return new SpringApplicationBuilder(QuantforgeApplication.class).run(
-                "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=" + TestDatabase.username(),
-                "--spring.datasource.password=" + TestDatabase.password(), "--qf.data-dir=" + dataDir, "--server.port=0",
-                "--qf.worker.concurrency=" + workers, "--qf.worker.poll-millis=100", "--qf.jobs.reaper-interval-seconds=1");
-    }
-
-    private static Api api(ConfigurableApplicationContext ctx) {
-        return new Api(((WebServerApplicationContext) ctx).getWebServer().getPort());
-    }
 
     @Test
     void aRestartedProcessRequeuesItsPreviousIncarnationsJobsAtOnceAndCleansItsTempFiles() throws Exception {
