@@ -7,6 +7,7 @@ import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
 import org.apache.catalina.core.StandardHost;
 import org.apache.catalina.valves.ErrorReportValve;
+import org.apache.coyote.http11.AbstractHttp11Protocol;
 import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
@@ -59,7 +60,7 @@ public class ContainerErrors {
                     boolean requestLine = request.getRequestURI() == null || request.getRequestURI().isEmpty();
                     status = requestLine ? 414 : 431;
                     response.setStatus(status);
-                    detail = requestLine ? detail(414) : detail(431);
+                    detail = detail(status) + headerLimit(request);
                 } else if (throwable.getMessage().contains("header line")) {
                     detail = "a header line is malformed: each must be 'Name: value' without control characters";
                 }
@@ -76,8 +77,13 @@ public class ContainerErrors {
         }
     }
 
-    /** server.max-http-request-header-size in application.yml: request line plus headers. */
-    static final int MAX_HEADER_KIB = 32;
+    /** The connector's limit on request line plus headers (server.max-http-request-header-size), as the user reads it. */
+    private static String headerLimit(Request request) {
+        if (request.getConnector() != null && request.getConnector().getProtocolHandler() instanceof AbstractHttp11Protocol<?> http) {
+            return " (the request line and headers may hold " + http.getMaxHttpRequestHeaderSize() / 1024 + " KiB together)";
+        }
+        return "";
+    }
 
     /** What the user should fix, by status (the container's own message may echo server internals). */
     static String detail(int status) {
@@ -87,10 +93,8 @@ public class ContainerErrors {
             case 404 -> "no such endpoint; the API lives under /api/v1 (see /v3/api-docs)";
             case 405 -> "this method is not allowed on this path (see /v3/api-docs)";
             case 413 -> "the request body is larger than the limit (QF_UPLOAD_MAX_BYTES)";
-            case 414 -> "the request path and query string are too long (the request line and headers may hold "
-                    + MAX_HEADER_KIB + " KiB together); send long data in the body";
-            case 431 -> "the request headers are too large (at most " + MAX_HEADER_KIB + " KiB with the request line); "
-                    + "shorten the long header (an Idempotency-Key has at most 200 characters)";
+            case 414 -> "the request path and query string are too long; send long data in the body";
+            case 431 -> "the request headers are too large; shorten the long header (an Idempotency-Key has at most 200 characters)";
             case 505 -> "HTTP version not supported; use HTTP/1.1";
             default -> status >= 500 ? "the service failed unexpectedly; the error was logged" : "the request was refused (HTTP " + status + ")";
         };
