@@ -32,7 +32,7 @@ import dev.quantforge.platform.Page;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.ServerPaths;
 import dev.quantforge.platform.Text;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
@@ -86,9 +86,9 @@ public class DatasetService {
             try {
                 summary = new DatasetInspector(ZipLimits.withMaxUncompressedBytes(props.upload().maxUncompressedBytes()))
                         .inspect(staged.file(), format, originalFilename, pre);
-            } catch (DataFormatException e) {
+            } catch (InvalidInputException e) {
                 log.info("dataset upload refused: {}", e.getMessage());
-                throw new DataFormatException(ServerPaths.describe(e.getMessage(), staged.file(), "the uploaded file"), e);
+                throw new InvalidInputException(ServerPaths.describe(e.getMessage(), staged.file(), "the uploaded file"), e);
             }
             String preJson = pre == null ? null : json.writeValueAsString(pre.toMap());
             String dedupeKey = staged.sha256() + ":" + summary.format().apiName() + ":" + (preJson == null ? "" : preJson);
@@ -148,7 +148,7 @@ public class DatasetService {
             Preprocessing pre = Preprocessing.fromMap(map);
             pre.validate();
             return pre;
-        } catch (DataFormatException e) {
+        } catch (InvalidInputException e) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("preprocessing", e.getMessage())));
         }
     }

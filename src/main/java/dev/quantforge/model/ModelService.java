@@ -22,11 +22,11 @@ import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.ServerPaths;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.platform.Text;
 import dev.quantforge.quant.data.TensorInfo;
-import dev.quantforge.quant.onnx.ModelInspector;
-import dev.quantforge.quant.onnx.ModelSummary;
+import dev.quantforge.quant.inspect.ModelInspector;
+import dev.quantforge.quant.inspect.ModelSummary;
 import dev.quantforge.storage.BlobReferences;
 import dev.quantforge.storage.BlobStore;
 
@@ -83,9 +83,9 @@ public class ModelService {
             ModelSummary summary;
             try {
                 summary = inspector.inspect(staged.file());
-            } catch (DataFormatException e) {
+            } catch (InvalidInputException e) {
                 log.info("model upload refused: {}", e.getMessage());
-                throw new DataFormatException(ServerPaths.describe(e.getMessage(), staged.file(), "the uploaded file"), e);
+                throw new InvalidInputException(ServerPaths.describe(e.getMessage(), staged.file(), "the uploaded file"), e);
             }
             String nul = Text.nulPath(json.valueToTree(summary), "");
             if (nul != null) {

@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.ServerPaths;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.progress.CancelledException;
 
 /**
@@ -42,7 +42,7 @@ public final class AttemptRunner {
             return new Succeeded(outcome);
         } catch (CancelledException e) {
             return new Stopped(e.getMessage());
-        } catch (DataFormatException e) {
+        } catch (InvalidInputException e) {
             // the job's error and log are read by users: the server's paths stay in the server log
             String msg = ServerPaths.redact(String.valueOf(e.getMessage()));
             if (!msg.equals(e.getMessage())) {

@@ -16,7 +16,7 @@ import dev.quantforge.job.JobRecord;
 import dev.quantforge.job.JobTypeSpec.DatasetRole;
 import dev.quantforge.model.ModelEntity;
 import dev.quantforge.model.ModelService;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
 import dev.quantforge.quant.progress.Progress;
@@ -56,7 +56,7 @@ final class LocalJobExecution implements JobExecution {
         this.models = models;
         this.model = models.entity(job.modelId());
         if (model.isDeleted()) {
-            throw new DataFormatException("model " + model.getId() + " (" + model.getName() + ") was deleted; upload it again and submit a new job");
+            throw new InvalidInputException("model " + model.getId() + " (" + model.getName() + ") was deleted; upload it again and submit a new job");
         }
         this.datasets = datasets;
         this.blobs = blobs;
@@ -113,7 +113,7 @@ final class LocalJobExecution implements JobExecution {
         DatasetEntity e = datasets.entity(id);
         if (e.isDeleted()) {
             // a race with the delete (the guard refuses deletes while a job is queued or running)
-            throw new DataFormatException(role.name().toLowerCase() + " dataset " + id + " (" + e.getName() + ") was deleted; "
+            throw new InvalidInputException(role.name().toLowerCase() + " dataset " + id + " (" + e.getName() + ") was deleted; "
                     + "upload it again and submit a new job");
         }
         List<TensorInfo> tensors = datasets.tensors(e);

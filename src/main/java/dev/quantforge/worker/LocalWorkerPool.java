@@ -33,7 +33,7 @@ import dev.quantforge.model.ModelService;
 import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.ServerPaths;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.storage.BlobStore;
 
 /**
@@ -173,7 +173,7 @@ public class LocalWorkerPool implements SmartLifecycle {
                     props.dataDir().resolve("cache"));
             AttemptRunner.Ended ended = AttemptRunner.run(handler, exec);
             outcomeTag = record(job, owner, ended);
-        } catch (DataFormatException e) {
+        } catch (InvalidInputException e) {
             // an input went away: running it again cannot succeed
             jobs.fail(job.id(), owner, "invalid_input", e.getMessage(), false);
             logs.append(job.id(), "ERROR", "failed: " + e.getMessage());

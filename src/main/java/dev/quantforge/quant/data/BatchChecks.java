@@ -12,7 +12,7 @@ public final class BatchChecks {
     private BatchChecks() {
     }
 
-    /** @throws DataFormatException naming the tensor and sample of the first NaN / ±Inf input value */
+    /** @throws InvalidInputException naming the tensor and sample of the first NaN / ±Inf input value */
     public static void requireFiniteInputs(Batch batch) {
         for (Map.Entry<String, NdArray> e : batch.tensors().entrySet()) {
             NdArray a = e.getValue();
@@ -24,7 +24,7 @@ public final class BatchChecks {
                 if (!Float.isFinite(values[i])) {
                     String kind = Float.isNaN(values[i]) ? "NaN" : values[i] > 0 ? "+Inf" : "-Inf";
                     long sample = batch.firstSample() + (long) i / Math.max(1, values.length / Math.max(1, batch.size()));
-                    throw new DataFormatException("input '" + e.getKey() + "' holds " + kind + " at sample " + sample
+                    throw new InvalidInputException("input '" + e.getKey() + "' holds " + kind + " at sample " + sample
                             + "; every value must be finite: check the data and its preprocessing");
                 }
             }
@@ -33,7 +33,7 @@ public final class BatchChecks {
 
     /**
      * @param classes the length of the model's output row (labels must be 0..classes-1)
-     * @throws DataFormatException naming the first sample whose label is not a class of the model
+     * @throws InvalidInputException naming the first sample whose label is not a class of the model
      */
     public static void requireLabelsBelow(Batch batch, int classes) {
         if (!batch.hasLabels()) {
@@ -42,7 +42,7 @@ public final class BatchChecks {
         for (int i = 0; i < batch.size(); i++) {
             long label = batch.labels()[i];
             if (label < 0 || label >= classes) {
-                throw new DataFormatException("sample " + (batch.firstSample() + i) + " has label " + label
+                throw new InvalidInputException("sample " + (batch.firstSample() + i) + " has label " + label
                         + ", but the model's output has " + classes + " classes (labels 0.." + (classes - 1)
                         + "); check that the dataset's labels belong to this model");
             }
