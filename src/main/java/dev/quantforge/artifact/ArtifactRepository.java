@@ -47,8 +47,4 @@ public class ArtifactRepository {
     public List<Artifact> forJob(UUID jobId) {
         return jdbc.sql("select * from artifact where job_id = :j order by created_at, name").param("j", jobId).query(ROW).list();
     }
-
-    public boolean isReferenced(String sha256) {
-        return jdbc.sql("select exists(select 1 from artifact where sha256 = :s)").param("s", sha256).query(Boolean.class).single();
-    }
 }

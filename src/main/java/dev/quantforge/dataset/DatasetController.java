@@ -16,10 +16,12 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RequestPart;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.multipart.MultipartFile;
+import org.springframework.web.multipart.MultipartHttpServletRequest;
 
 import dev.quantforge.platform.Downloads;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.Paging;
+import dev.quantforge.platform.Uploads;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -42,7 +44,9 @@ public class DatasetController {
     public ResponseEntity<DatasetView> upload(@RequestPart("file") MultipartFile file,
                                               @RequestParam(required = false) String name,
                                               @RequestParam(required = false) String format,
-                                              @RequestParam(required = false) String preprocessing) throws IOException {
+                                              @RequestParam(required = false) String preprocessing,
+                                              MultipartHttpServletRequest request) throws IOException {
+        Uploads.requireSingleParts(request, "file", "name", "format", "preprocessing");
         DatasetService.Uploaded u = service.upload(file, name, format, preprocessing);
         return ResponseEntity.status(u.created() ? HttpStatus.CREATED : HttpStatus.OK).body(u.dataset());
     }
@@ -63,12 +67,14 @@ public class DatasetController {
     @GetMapping("/{id}/content")
     @Operation(summary = "Download the dataset's bytes (remote workers use this)")
     public ResponseEntity<Resource> content(@PathVariable UUID id) {
-        DatasetEntity e = service.entity(id);
+        DatasetEntity e = service.live(id);
         return Downloads.blob(service.file(e), e.getName(), e.getSha256(), e.getSizeBytes());
     }
 
     @DeleteMapping("/{id}")
-    @Operation(summary = "Delete a dataset (409 while a queued or running job uses it)")
+    @Operation(summary = "Delete a dataset (409 while a queued or running job uses it)",
+            description = "The bytes are removed and the dataset answers 404 (saying it was deleted); its record stays so that "
+                    + "the jobs that used it keep its id (their deletedInputs names it).")
     public ResponseEntity<Void> delete(@PathVariable UUID id) throws IOException {
         service.delete(id);
         return ResponseEntity.noContent().build();

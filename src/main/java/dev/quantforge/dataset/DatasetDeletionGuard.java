@@ -4,8 +4,8 @@ import java.util.UUID;
 
 /**
  * Lets the job package veto deleting a dataset that a queued or running job still reads, without
- * this package depending on jobs. Finished jobs keep their results; their reference to the
- * dataset becomes null.
+ * this package depending on jobs. Finished jobs keep their results and the dataset's id: a deleted
+ * dataset's record stays.
  */
 public interface DatasetDeletionGuard {
 

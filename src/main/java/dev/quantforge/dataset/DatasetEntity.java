@@ -11,10 +11,12 @@ import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 
+import dev.quantforge.platform.SoftDeleted;
+
 /** An uploaded dataset (npz, npy or image-folder zip) with the preprocessing it is read with. */
 @Entity
 @Table(name = "dataset")
-public class DatasetEntity {
+public class DatasetEntity extends SoftDeleted {
 
     @Id
     private UUID id;

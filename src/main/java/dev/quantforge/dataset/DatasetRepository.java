@@ -3,10 +3,13 @@ package dev.quantforge.dataset;
 import java.util.Optional;
 import java.util.UUID;
 
+import org.springframework.data.domain.Page;
+import org.springframework.data.domain.Pageable;
 import org.springframework.data.jpa.repository.JpaRepository;
 
 public interface DatasetRepository extends JpaRepository<DatasetEntity, UUID> {
-    Optional<DatasetEntity> findByDedupeKey(String dedupeKey);
+    /** The live (not deleted) dataset with these bytes read this way. */
+    Optional<DatasetEntity> findByDedupeKeyAndDeletedAtIsNull(String dedupeKey);
 
-    boolean existsBySha256(String sha256);
+    Page<DatasetEntity> findByDeletedAtIsNull(Pageable page);
 }

@@ -30,10 +30,13 @@ import dev.quantforge.dataset.io.ZipLimits;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.QfProperties;
+import dev.quantforge.platform.ServerPaths;
+import dev.quantforge.platform.Text;
 import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
+import dev.quantforge.storage.BlobReferences;
 import dev.quantforge.storage.BlobStore;
 
 /** Upload (streamed, validated end to end), listing, reading and deletion of datasets. */
@@ -47,9 +50,11 @@ public class DatasetService {
     private final ObjectMapper json;
     private final QfProperties props;
     private final List<DatasetDeletionGuard> guards;
+    private final BlobReferences blobReferences;
 
     public DatasetService(DatasetRepository datasets, BlobStore blobs, ObjectMapper json, QfProperties props,
-                          List<DatasetDeletionGuard> guards) {
+                          List<DatasetDeletionGuard> guards, BlobReferences blobReferences) {
+        this.blobReferences = blobReferences;
         this.datasets = datasets;
         this.blobs = blobs;
         this.json = json;
@@ -77,18 +82,31 @@ public class DatasetService {
             if (staged.size() == 0) {
                 throw ApiException.badRequest("the upload is empty; send the dataset file as the part 'file'");
             }
-            DatasetSummary summary = new DatasetInspector(ZipLimits.withMaxUncompressedBytes(props.upload().maxUncompressedBytes()))
-                    .inspect(staged.file(), format, originalFilename, pre);
+            DatasetSummary summary;
+            try {
+                summary = new DatasetInspector(ZipLimits.withMaxUncompressedBytes(props.upload().maxUncompressedBytes()))
+                        .inspect(staged.file(), format, originalFilename, pre);
+            } catch (InvalidInputException e) {
+                log.info("dataset upload refused: {}", e.getMessage());
+                throw new InvalidInputException(ServerPaths.describe(e.getMessage(), staged.file(), "the uploaded file"), e);
+            }
             String preJson = pre == null ? null : json.writeValueAsString(pre.toMap());
             String dedupeKey = staged.sha256() + ":" + summary.format().apiName() + ":" + (preJson == null ? "" : preJson);
-            Optional<DatasetEntity> existing = datasets.findByDedupeKey(dedupeKey);
+            Optional<DatasetEntity> existing = datasets.findByDedupeKeyAndDeletedAtIsNull(dedupeKey);
             if (existing.isPresent()) {
                 return new Uploaded(view(existing.get()), false);
             }
+            String nul = Text.nulPath(json.valueToTree(summary.tensors().stream().map(DatasetView.TensorView::of).toList()), "tensors");
+            if (nul == null && summary.classNames() != null) {
+                nul = Text.nulPath(json.valueToTree(summary.classNames()), "classNames");
+            }
+            if (nul != null) {
+                throw ApiException.badRequest("the dataset has a name with a NUL character (\\u0000) at " + nul
+                        + "; rename that array or folder and upload it again");
+            }
             staged.commit();
-            String datasetName = name == null || name.isBlank()
-                    ? (originalFilename == null || originalFilename.isBlank() ? "dataset-" + staged.sha256().substring(0, 12) : originalFilename)
-                    : name.trim();
+            String label = Text.label(name) != null ? Text.label(name) : Text.label(originalFilename);
+            String datasetName = label == null ? "dataset-" + staged.sha256().substring(0, 12) : label;
             DatasetEntity e = new DatasetEntity(UUID.randomUUID(), datasetName, staged.sha256(), dedupeKey, summary.format().apiName(),
                     staged.size(), summary.sampleCount(), json.writeValueAsString(summary.tensors().stream().map(DatasetView.TensorView::of).toList()),
                     summary.hasLabels(), summary.classNames() == null ? null : json.writeValueAsString(summary.classNames()),
@@ -96,7 +114,7 @@ public class DatasetService {
             try {
                 datasets.saveAndFlush(e);
             } catch (DataIntegrityViolationException race) {
-                return new Uploaded(view(datasets.findByDedupeKey(dedupeKey).orElseThrow(() -> race)), false);
+                return new Uploaded(view(datasets.findByDedupeKeyAndDeletedAtIsNull(dedupeKey).orElseThrow(() -> race)), false);
             }
             log.info("dataset {} stored: {} ({}, {} samples)", e.getId(), datasetName, e.getFormat(), e.getSampleCount());
             return new Uploaded(view(e), true);
@@ -136,11 +154,20 @@ public class DatasetService {
     }
 
     public DatasetView get(UUID id) {
-        return view(entity(id));
+        return view(live(id));
     }
 
     public DatasetEntity entity(UUID id) {
         return datasets.findById(id).orElseThrow(() -> ApiException.notFound("dataset", id));
+    }
+
+    /** The dataset if it is not deleted: 404 when unknown or deleted. */
+    public DatasetEntity live(UUID id) {
+        DatasetEntity e = entity(id);
+        if (e.isDeleted()) {
+            throw ApiException.deleted("dataset", id, e.getName(), e.getDeletedAt());
+        }
+        return e;
     }
 
     public Optional<DatasetEntity> find(UUID id) {
@@ -174,19 +201,22 @@ public class DatasetService {
     }
 
     public Page<DatasetView> list(int page, int size) {
-        var p = datasets.findAll(PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt").and(Sort.by("id"))));
+        var p = datasets.findByDeletedAtIsNull(PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt").and(Sort.by("id"))));
         return new Page<>(p.getContent().stream().map(this::view).toList(), page, size, p.getTotalElements());
     }
 
+    /**
+     * Deletes the dataset's bytes (unless another record still uses them) and hides it from lists; its
+     * record stays, marked deleted, so that finished jobs keep its id (409 while a queued or running job uses it).
+     */
     @Transactional
     public void delete(UUID id) throws IOException {
-        DatasetEntity e = entity(id);
+        DatasetEntity e = live(id);
         guards.forEach(g -> g.checkDatasetDeletable(id));
-        datasets.delete(e);
-        datasets.flush();
-        if (!datasets.existsBySha256(e.getSha256())) {
-            blobs.delete(e.getSha256());
-        }
+        e.markDeleted(Instant.now().truncatedTo(ChronoUnit.MICROS));
+        datasets.saveAndFlush(e);
+        blobReferences.deleteIfUnreferenced(e.getSha256());
+        log.info("dataset {} ({}) deleted", id, e.getName());
     }
 
     DatasetView view(DatasetEntity e) {

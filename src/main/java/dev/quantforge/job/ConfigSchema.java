@@ -58,12 +58,12 @@ public final class ConfigSchema {
                 errors.add(new FieldError(path, "must be an integer"));
                 return null;
             }
-            long v = value.asLong();
-            if (v < min || v > max) {
-                errors.add(new FieldError(path, "must be between " + min + " and " + max + ", got " + v));
+            // beyond 64 bits (9223372036854775808, 1e30) is out of range too, not a parse failure
+            if (!value.canConvertToLong() || value.asLong() < min || value.asLong() > max) {
+                errors.add(new FieldError(path, "must be between " + min + " and " + max + ", got " + value));
                 return null;
             }
-            return JsonNodeFactory.instance.numberNode(v);
+            return JsonNodeFactory.instance.numberNode(value.asLong());
         });
         return this;
     }

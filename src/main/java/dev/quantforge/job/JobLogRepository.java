@@ -8,6 +8,8 @@ import java.util.UUID;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
+import dev.quantforge.platform.Text;
+
 /** A job's log lines, kept with the job (also streamed as SSE {@code log} events). */
 @Repository
 public class JobLogRepository {
@@ -24,7 +26,7 @@ public class JobLogRepository {
 
     public void append(UUID jobId, String level, String message) {
         jdbc.sql("insert into job_log (job_id, level, message) values (:j, :l, :m)")
-                .param("j", jobId).param("l", level).param("m", message).update();
+                .param("j", jobId).param("l", level).param("m", Text.storable(message)).update();
     }
 
     public List<LogLine> after(UUID jobId, long afterSeq, int limit) {

@@ -4,7 +4,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 
-/** One row of the job table (JSON columns as text). */
+/** One row of the job table (JSON columns as text; requestHash: canonical hash of the submitted body, for Idempotency-Key reuse). */
 public record JobRecord(
         UUID id,
         String type,
@@ -32,5 +32,6 @@ public record JobRecord(
         Instant createdAt,
         Instant startedAt,
         Instant finishedAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        String requestHash) {
 }

@@ -17,6 +17,8 @@ import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
+import dev.quantforge.platform.Text;
+
 /**
  * The job table is the queue. Every state change is one guarded SQL statement, so concurrent
  * workers, API replicas and the reaper never lose or double-run a job:
@@ -33,7 +35,7 @@ public class JobRepository {
     static final String COLUMNS = "id, type, state, model_id, calibration_dataset_id, evaluation_dataset_id, training_dataset_id, "
             + "config::text as config, priority, requirements, attempts, max_attempts, idempotency_key, lease_owner, worker_id, lease_expires_at, "
             + "cancel_requested, progress_fraction, progress_phase, progress_message, result::text as result, error_code, error_message, "
-            + "created_at, started_at, finished_at, updated_at";
+            + "created_at, started_at, finished_at, updated_at, request_hash";
 
     private final JdbcClient jdbc;
 
@@ -44,22 +46,30 @@ public class JobRepository {
     /** A new job to insert. */
     public record NewJob(UUID id, String type, UUID modelId, UUID calibrationDatasetId, UUID evaluationDatasetId,
                          UUID trainingDatasetId, String configJson, int priority, List<String> requirements,
-                         int maxAttempts, String idempotencyKey) {
+                         int maxAttempts, String idempotencyKey, String requestHash) {
+
+        /** A job inserted without a request body to compare a reused Idempotency-Key against. */
+        public NewJob(UUID id, String type, UUID modelId, UUID calibrationDatasetId, UUID evaluationDatasetId,
+                      UUID trainingDatasetId, String configJson, int priority, List<String> requirements,
+                      int maxAttempts, String idempotencyKey) {
+            this(id, type, modelId, calibrationDatasetId, evaluationDatasetId, trainingDatasetId, configJson, priority, requirements,
+                    maxAttempts, idempotencyKey, null);
+        }
     }
 
     /** Inserts the job; with an idempotency key already used, inserts nothing and returns false. */
     public boolean insert(NewJob j) {
         int n = jdbc.sql("""
                         insert into job (id, type, state, model_id, calibration_dataset_id, evaluation_dataset_id, training_dataset_id,
-                                         config, priority, requirements, max_attempts, idempotency_key, progress_phase, progress_message)
+                                         config, priority, requirements, max_attempts, idempotency_key, request_hash, progress_phase, progress_message)
                         values (:id, :type, 'queued', :model, :calib, :eval, :train, cast(:config as jsonb), :priority,
-                                string_to_array(:req, ','), :maxAttempts, :key, 'queued', 'waiting for a worker')
+                                string_to_array(:req, ','), :maxAttempts, :key, :hash, 'queued', 'waiting for a worker')
                         on conflict (idempotency_key) do nothing""")
                 .param("id", j.id()).param("type", j.type()).param("model", j.modelId())
                 .param("calib", j.calibrationDatasetId()).param("eval", j.evaluationDatasetId()).param("train", j.trainingDatasetId())
                 .param("config", j.configJson()).param("priority", j.priority())
                 .param("req", String.join(",", j.requirements())).param("maxAttempts", j.maxAttempts())
-                .param("key", j.idempotencyKey())
+                .param("key", j.idempotencyKey()).param("hash", j.requestHash())
                 .update();
         return n == 1;
     }
@@ -113,7 +123,8 @@ public class JobRepository {
                         + "progress_fraction = coalesce(:fraction, progress_fraction), progress_phase = coalesce(:phase, progress_phase), "
                         + "progress_message = coalesce(:message, progress_message) "
                         + "where id = :id and lease_owner = :owner and state = 'running' returning cancel_requested")
-                .param("lease", leaseSeconds).param("fraction", fraction).param("phase", phase).param("message", message)
+                .param("lease", leaseSeconds).param("fraction", fraction).param("phase", Text.storable(phase))
+                .param("message", Text.storable(message))
                 .param("id", jobId).param("owner", workerId)
                 .query(Boolean.class).optional();
     }
@@ -146,7 +157,7 @@ public class JobRepository {
                         + "when :retryable and attempts < max_attempts then 'attempt ' || attempts || ' failed; requeued' else 'failed' end, "
                         + "lease_owner = null, lease_expires_at = null "
                         + "where id = :id and lease_owner = :owner and state = 'running' returning state")
-                .param("retryable", retryable).param("code", code).param("message", message)
+                .param("retryable", retryable).param("code", Text.storable(code)).param("message", Text.storable(message))
                 .param("id", jobId).param("owner", workerId)
                 .query((rs, i) -> JobState.fromApiName(rs.getString(1))).optional();
     }
@@ -186,6 +197,15 @@ public class JobRepository {
 
     /** A job whose lease expired: the worker holding it is presumed dead. */
     public record Reaped(UUID id, JobState newState, int attempts, String previousOwner) {
+
+        /** What became of the job, for its log: "requeued for attempt 2", "failed after 3 attempts". */
+        public String outcome() {
+            return switch (newState) {
+                case QUEUED -> "requeued for attempt " + (attempts + 1);
+                case FAILED -> "failed after " + attempts + " attempts";
+                default -> newState.apiName();
+            };
+        }
     }
 
     /**
@@ -193,23 +213,40 @@ public class JobRepository {
      * if cancel was requested).
      */
     public List<Reaped> reapExpiredLeases() {
-        return jdbc.sql("""
+        return reap("lease_expires_at < now()", null, "stopped responding (lease expired)", "worker lost (lease expired)");
+    }
+
+    /**
+     * Requeues (or fails, past max attempts) the running jobs whose lease {@code owner} holds, without
+     * waiting for the leases to lapse: the owner is known dead (a restarted process's previous incarnation).
+     */
+    public List<Reaped> requeueHeldBy(String owner) {
+        return reap("lease_owner = :owner", owner, "died (its process restarted)", "worker restarted");
+    }
+
+    /** Requeues, fails (past max attempts) or cancels (when asked) the running jobs matching {@code condition}. */
+    private List<Reaped> reap(String condition, String owner, String howLost, String lost) {
+        var sql = jdbc.sql("""
                         with expired as (
-                            select id, lease_owner from job where state = 'running' and lease_expires_at < now() for update skip locked
+                            select id, lease_owner from job where state = 'running' and %s for update skip locked
                         )
                         update job j set
                             state = case when j.cancel_requested then 'cancelled' when j.attempts >= j.max_attempts then 'failed' else 'queued' end,
                             error_code = case when j.cancel_requested then j.error_code when j.attempts >= j.max_attempts then 'worker_lost' else j.error_code end,
                             error_message = case when j.cancel_requested then j.error_message when j.attempts >= j.max_attempts
-                                then 'the worker running this job stopped responding (lease expired) on each of ' || j.attempts || ' attempts'
+                                then 'the worker running this job ' || :howLost || ' on each of ' || j.attempts || ' attempts'
                                 else j.error_message end,
                             finished_at = case when j.cancel_requested or j.attempts >= j.max_attempts then now() end,
                             progress_message = case when j.cancel_requested then 'cancelled' when j.attempts >= j.max_attempts then 'failed: worker lost'
-                                else 'worker lost (lease expired); requeued for attempt ' || (j.attempts + 1) end,
+                                else :lost || '; requeued for attempt ' || (j.attempts + 1) end,
                             lease_owner = null, lease_expires_at = null, updated_at = now()
                         from expired e where j.id = e.id
-                        returning j.id, j.state, j.attempts, e.lease_owner""")
-                .query((rs, i) -> new Reaped(rs.getObject(1, UUID.class), JobState.fromApiName(rs.getString(2)), rs.getInt(3), rs.getString(4)))
+                        returning j.id, j.state, j.attempts, e.lease_owner""".formatted(condition))
+                .param("howLost", howLost).param("lost", lost);
+        if (owner != null) {
+            sql = sql.param("owner", owner);
+        }
+        return sql.query((rs, i) -> new Reaped(rs.getObject(1, UUID.class), JobState.fromApiName(rs.getString(2)), rs.getInt(3), rs.getString(4)))
                 .list();
     }
 
@@ -258,6 +295,20 @@ public class JobRepository {
                 .param("d", datasetId).query(Boolean.class).single();
     }
 
+    /** The job's input fields whose model or dataset has been deleted since (in field order). */
+    public List<String> deletedInputs(JobRecord j) {
+        return jdbc.sql("""
+                        select field from (
+                            select 'modelId' as field, 1 as ord from model where id = :m and deleted_at is not null
+                            union all select 'calibrationDatasetId', 2 from dataset where id = :c and deleted_at is not null
+                            union all select 'evaluationDatasetId', 3 from dataset where id = :e and deleted_at is not null
+                            union all select 'trainingDatasetId', 4 from dataset where id = :t and deleted_at is not null
+                        ) d order by ord""")
+                .param("m", j.modelId()).param("c", j.calibrationDatasetId()).param("e", j.evaluationDatasetId())
+                .param("t", j.trainingDatasetId())
+                .query(String.class).list();
+    }
+
     static final RowMapper<JobRecord> ROW = JobRepository::map;
 
     private static JobRecord map(ResultSet rs, int row) throws SQLException {
@@ -290,7 +341,8 @@ public class JobRepository {
                 instant(rs, "created_at"),
                 instant(rs, "started_at"),
                 instant(rs, "finished_at"),
-                instant(rs, "updated_at"));
+                instant(rs, "updated_at"),
+                rs.getString("request_hash"));
     }
 
     private static Instant instant(ResultSet rs, String col) throws SQLException {

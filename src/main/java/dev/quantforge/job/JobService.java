@@ -22,9 +22,11 @@ import dev.quantforge.model.ModelService;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.ApiException.FieldError;
 import dev.quantforge.platform.Page;
+import dev.quantforge.platform.Text;
 import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.ops.OpRegistry;
+import dev.quantforge.report.ConfigHash;
 import dev.quantforge.report.ReportRepository;
 
 /** Submission (validated, idempotent), listing, cancel and retry of jobs. */
@@ -63,18 +65,22 @@ public class JobService {
      * job (created=false) without queuing another.
      */
     public Submitted submit(JsonNode body, String idempotencyKey) {
-        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
-            throw ApiException.invalid(List.of(new FieldError("Idempotency-Key", "must be 1 to 200 characters")));
+        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200
+                || idempotencyKey.chars().anyMatch(Character::isISOControl))) {
+            throw ApiException.invalid(List.of(new FieldError("Idempotency-Key", "must be 1 to 200 printable characters, got "
+                    + idempotencyKey.length() + " characters")));
         }
+        String requestHash = ConfigHash.of(body);
         if (idempotencyKey != null) {
             Optional<JobRecord> seen = jobs.findByIdempotencyKey(idempotencyKey);
             if (seen.isPresent()) {
-                return new Submitted(view(seen.get()), false);
+                return new Submitted(view(sameRequest(seen.get(), idempotencyKey, requestHash)), false);
             }
         }
         if (body == null || !body.isObject()) {
             throw ApiException.badRequest("the body must be a JSON object: {\"type\":\"evaluate\",\"modelId\":\"...\",\"config\":{}}");
         }
+        Text.requireNoNul(body, "");
         List<FieldError> errors = new ArrayList<>();
         Set<String> known = Set.of("type", "modelId", "calibrationDatasetId", "evaluationDatasetId", "trainingDatasetId",
                 "config", "priority", "maxAttempts");
@@ -119,7 +125,7 @@ public class JobService {
         if (!errors.isEmpty()) {
             throw ApiException.invalid(errors);
         }
-        ModelEntity model = models.find(modelId).orElseThrow(() -> ApiException.notFound("model", modelId));
+        ModelEntity model = models.live(modelId);
         if (spec.quantizes() && models.summary(model).quantizableNodes().isEmpty()) {
             String msg = "model " + model.getId() + " (" + model.getName() + ") has no quantizable nodes ("
                     + String.join(", ", OpRegistry.quantizableOpTypes()) + "); its op types are " + models.summary(model).opTypes().keySet() + ", so there is nothing to quantize";
@@ -133,7 +139,7 @@ public class JobService {
                     modelErrors.get(0).message(), modelErrors);
         }
         for (Map.Entry<JobTypeSpec.DatasetRole, UUID> e : datasetIds.entrySet()) {
-            DatasetEntity ds = datasets.find(e.getValue()).orElseThrow(() -> ApiException.notFound("dataset", e.getValue()));
+            DatasetEntity ds = datasets.live(e.getValue());
             if (spec.labelledDatasets().contains(e.getKey()) && !ds.isHasLabels()) {
                 String msg = "dataset " + ds.getId() + " (" + ds.getName() + ") has no labels, and a " + type
                         + " job needs them: add an integer array 'labels' to the npz, or upload images in class sub-folders";
@@ -153,13 +159,27 @@ public class JobService {
         boolean inserted = jobs.insert(new JobRepository.NewJob(id, type, modelId,
                 datasetIds.get(JobTypeSpec.DatasetRole.CALIBRATION), datasetIds.get(JobTypeSpec.DatasetRole.EVALUATION),
                 datasetIds.get(JobTypeSpec.DatasetRole.TRAINING), json.writeValueAsString(effectiveConfig), priority,
-                new ArrayList<>(new TreeSet<>(spec.requirements())), maxAttempts, idempotencyKey));
+                new ArrayList<>(new TreeSet<>(spec.requirements())), maxAttempts, idempotencyKey, requestHash));
         if (!inserted) {
             // a concurrent request with the same key won the insert
-            return new Submitted(view(jobs.findByIdempotencyKey(idempotencyKey).orElseThrow()), false);
+            return new Submitted(view(sameRequest(jobs.findByIdempotencyKey(idempotencyKey).orElseThrow(), idempotencyKey, requestHash)),
+                    false);
         }
         logs.append(id, "INFO", "job submitted: " + type + " on model " + model.getName());
         return new Submitted(get(id), true);
+    }
+
+    /**
+     * The job an Idempotency-Key was first used for, when this request is the same one again; a key
+     * reused for a different body is refused (422) rather than answered with an unrelated job.
+     */
+    private static JobRecord sameRequest(JobRecord first, String idempotencyKey, String requestHash) {
+        if (first.requestHash() != null && !first.requestHash().equals(requestHash)) {
+            String msg = "Idempotency-Key '" + idempotencyKey + "' was already used for a different request (job " + first.id()
+                    + "); send the same body to get that job again, or use a new key for a new job";
+            throw ApiException.unprocessable("Idempotency-Key reused", msg, List.of(new FieldError("Idempotency-Key", msg)));
+        }
+        return first;
     }
 
     public JobView get(UUID id) {
@@ -180,6 +200,9 @@ public class JobService {
             }
         }
         String t = type == null || type.isBlank() ? null : type;
+        if (t != null && !API_TYPES.contains(t)) {
+            throw ApiException.invalid(List.of(new FieldError("type", "must be one of " + String.join(", ", new TreeSet<>(API_TYPES)))));
+        }
         return new Page<>(jobs.list(s, t, modelId, page, size).stream().map(this::view).toList(), page, size, jobs.count(s, t, modelId));
     }
 
@@ -195,6 +218,21 @@ public class JobService {
 
     public JobView retry(UUID id) {
         JobRecord before = record(id);
+        List<String> deleted = before.state() == JobState.FAILED || before.state() == JobState.CANCELLED
+                ? jobs.deletedInputs(before) : List.of();
+        if (!deleted.isEmpty()) {
+            String field = deleted.get(0);
+            UUID input = switch (field) {
+                case "modelId" -> before.modelId();
+                case "calibrationDatasetId" -> before.calibrationDatasetId();
+                case "evaluationDatasetId" -> before.evaluationDatasetId();
+                default -> before.trainingDatasetId();
+            };
+            String what = field.equals("modelId") ? "model" : field.replace("DatasetId", "") + " dataset";
+            String msg = "job " + id + " cannot be retried: its " + what + " " + input + " was deleted; upload it again and "
+                    + "submit a new job";
+            throw new ApiException(org.springframework.http.HttpStatus.CONFLICT, "Input deleted", msg, List.of(new FieldError(field, msg)));
+        }
         if (!jobs.retry(id)) {
             throw ApiException.conflict("job " + id + " is " + before.state().apiName() + "; only failed or cancelled jobs can be retried");
         }
@@ -215,7 +253,7 @@ public class JobService {
                 new JobView.Progress(r.progressFraction(), r.progressPhase(), r.progressMessage()), r.attempts(), r.maxAttempts(),
                 r.workerId(), r.requirements(), r.cancelRequested(), r.createdAt(), r.startedAt(), r.finishedAt(),
                 r.errorCode() == null && r.errorMessage() == null ? null : new JobView.Error(r.errorCode(), r.errorMessage()),
-                r.resultJson() == null ? null : json.readTree(r.resultJson()), arts, reports.idsForJob(r.id()));
+                r.resultJson() == null ? null : json.readTree(r.resultJson()), arts, reports.idsForJob(r.id()), jobs.deletedInputs(r));
     }
 
     // --- body field helpers: each problem becomes a field error ---
@@ -253,7 +291,7 @@ public class JobService {
         if (v == null || v.isNull()) {
             return dflt;
         }
-        if (!v.isNumber() || !v.canConvertToExactIntegral() || v.asLong() < min || v.asLong() > max) {
+        if (!v.isNumber() || !v.canConvertToExactIntegral() || !v.canConvertToLong() || v.asLong() < min || v.asLong() > max) {
             errors.add(new FieldError(field, "must be an integer between " + min + " and " + max + ", got " + v));
             return dflt;
         }

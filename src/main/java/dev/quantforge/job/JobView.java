@@ -6,7 +6,10 @@ import java.util.UUID;
 
 import tools.jackson.databind.JsonNode;
 
-/** A job as the API shows it (docs/API.md "Job"). */
+/**
+ * A job as the API shows it (docs/API.md "Job"). {@code deletedInputs} names the input fields
+ * ("modelId", "calibrationDatasetId", ...) whose model or dataset was deleted since: the ids stay.
+ */
 public record JobView(
         UUID id,
         String type,
@@ -29,7 +32,8 @@ public record JobView(
         Error error,
         JsonNode result,
         List<ArtifactRef> artifacts,
-        List<UUID> reportIds) {
+        List<UUID> reportIds,
+        List<String> deletedInputs) {
 
     public record Progress(double fraction, String phase, String message) {
     }

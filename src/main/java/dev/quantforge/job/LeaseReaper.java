@@ -44,11 +44,7 @@ public class LeaseReaper implements SmartLifecycle {
     public int reapOnce() {
         List<JobRepository.Reaped> reaped = jobs.reapExpiredLeases();
         for (JobRepository.Reaped r : reaped) {
-            String what = switch (r.newState()) {
-                case QUEUED -> "requeued for attempt " + (r.attempts() + 1);
-                case FAILED -> "failed after " + r.attempts() + " attempts";
-                default -> r.newState().apiName();
-            };
+            String what = r.outcome();
             log.warn("job {}: lease of worker {} expired; {}", r.id(), r.previousOwner(), what);
             logs.append(r.id(), "WARN", "worker " + r.previousOwner() + " stopped responding (lease expired); " + what);
         }

@@ -16,10 +16,12 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RequestPart;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.multipart.MultipartFile;
+import org.springframework.web.multipart.MultipartHttpServletRequest;
 
 import dev.quantforge.platform.Downloads;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.Paging;
+import dev.quantforge.platform.Uploads;
 import dev.quantforge.storage.BlobStore;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
@@ -42,7 +44,9 @@ public class ModelController {
     @Operation(summary = "Upload an ONNX model (multipart part 'file')",
             description = "201 with the model; 200 with the existing model when identical bytes were uploaded before.")
     public ResponseEntity<ModelView> upload(@RequestPart("file") MultipartFile file,
-                                            @RequestParam(required = false) String name) throws IOException {
+                                            @RequestParam(required = false) String name,
+                                            MultipartHttpServletRequest request) throws IOException {
+        Uploads.requireSingleParts(request, "file", "name");
         String n = name != null ? name : stripExtension(file.getOriginalFilename());
         return respond(service.upload(file, n));
     }
@@ -69,13 +73,15 @@ public class ModelController {
     @GetMapping("/{id}/content")
     @Operation(summary = "Download the model's bytes")
     public ResponseEntity<Resource> content(@PathVariable UUID id) {
-        ModelEntity e = service.entity(id);
+        ModelEntity e = service.live(id);
         String filename = e.getName().endsWith(".onnx") ? e.getName() : e.getName() + ".onnx";
         return Downloads.blob(blobs.pathOf(e.getSha256()), filename, e.getSha256(), e.getSizeBytes());
     }
 
     @DeleteMapping("/{id}")
-    @Operation(summary = "Delete a model (409 while a queued or running job uses it)")
+    @Operation(summary = "Delete a model (409 while a queued or running job uses it)",
+            description = "The bytes are removed and the model answers 404 (saying it was deleted); its record stays so that "
+                    + "finished jobs and their reports keep its id (their deletedInputs names it).")
     public ResponseEntity<Void> delete(@PathVariable UUID id) throws IOException {
         service.delete(id);
         return ResponseEntity.noContent().build();

@@ -11,10 +11,12 @@ import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
 
+import dev.quantforge.platform.SoftDeleted;
+
 /** An uploaded ONNX model; its bytes live in the blob store under {@link #sha256}. */
 @Entity
 @Table(name = "model")
-public class ModelEntity {
+public class ModelEntity extends SoftDeleted {
 
     @Id
     private UUID id;

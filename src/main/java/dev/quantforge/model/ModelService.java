@@ -21,9 +21,13 @@ import tools.jackson.databind.ObjectMapper;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.QfProperties;
+import dev.quantforge.platform.ServerPaths;
+import dev.quantforge.quant.InvalidInputException;
+import dev.quantforge.platform.Text;
 import dev.quantforge.quant.data.TensorInfo;
 import dev.quantforge.quant.inspect.ModelInspector;
 import dev.quantforge.quant.inspect.ModelSummary;
+import dev.quantforge.storage.BlobReferences;
 import dev.quantforge.storage.BlobStore;
 
 /** Upload (streamed, content-addressed, validated), listing and deletion of ONNX models. */
@@ -37,9 +41,12 @@ public class ModelService {
     private final ObjectMapper json;
     private final QfProperties props;
     private final List<ModelDeletionGuard> guards;
+    private final BlobReferences blobReferences;
     private final ModelInspector inspector = new ModelInspector();
 
-    public ModelService(ModelRepository models, BlobStore blobs, ObjectMapper json, QfProperties props, List<ModelDeletionGuard> guards) {
+    public ModelService(ModelRepository models, BlobStore blobs, ObjectMapper json, QfProperties props, List<ModelDeletionGuard> guards,
+                        BlobReferences blobReferences) {
+        this.blobReferences = blobReferences;
         this.models = models;
         this.blobs = blobs;
         this.json = json;
@@ -69,20 +76,32 @@ public class ModelService {
             if (staged.size() == 0) {
                 throw ApiException.badRequest("the upload is empty; send the .onnx file as the part 'file' or as the request body");
             }
-            Optional<ModelEntity> existing = models.findBySha256(staged.sha256());
+            Optional<ModelEntity> existing = models.findBySha256AndDeletedAtIsNull(staged.sha256());
             if (existing.isPresent()) {
                 return new Uploaded(view(existing.get()), false);
             }
-            ModelSummary summary = inspector.inspect(staged.file());
+            ModelSummary summary;
+            try {
+                summary = inspector.inspect(staged.file());
+            } catch (InvalidInputException e) {
+                log.info("model upload refused: {}", e.getMessage());
+                throw new InvalidInputException(ServerPaths.describe(e.getMessage(), staged.file(), "the uploaded file"), e);
+            }
+            String nul = Text.nulPath(json.valueToTree(summary), "");
+            if (nul != null) {
+                throw ApiException.badRequest("the model has a name with a NUL character (\\u0000) at " + nul
+                        + "; rename it in the ONNX graph and upload it again");
+            }
             staged.commit();
-            String modelName = name == null || name.isBlank() ? "model-" + staged.sha256().substring(0, 12) : name.trim();
+            String label = Text.label(name);
+            String modelName = label == null ? "model-" + staged.sha256().substring(0, 12) : label;
             ModelEntity entity = new ModelEntity(UUID.randomUUID(), modelName, staged.sha256(), staged.size(),
                     json.writeValueAsString(summary), Instant.now().truncatedTo(ChronoUnit.MICROS));
             try {
                 models.saveAndFlush(entity);
             } catch (DataIntegrityViolationException race) {
                 // the same bytes were uploaded concurrently: content addressing makes that one the model
-                return new Uploaded(view(models.findBySha256(staged.sha256()).orElseThrow(() -> race)), false);
+                return new Uploaded(view(models.findBySha256AndDeletedAtIsNull(staged.sha256()).orElseThrow(() -> race)), false);
             }
             log.info("model {} stored: {} ({} bytes, sha256 {})", entity.getId(), modelName, staged.size(), staged.sha256());
             return new Uploaded(view(entity), true);
@@ -90,11 +109,21 @@ public class ModelService {
     }
 
     public ModelView get(UUID id) {
-        return view(entity(id));
+        return view(live(id));
     }
 
+    /** The model, deleted or not (a deleted one keeps its record for the jobs that used it). */
     public ModelEntity entity(UUID id) {
         return models.findById(id).orElseThrow(() -> ApiException.notFound("model", id));
+    }
+
+    /** The model if it is not deleted: 404 when unknown or deleted. */
+    public ModelEntity live(UUID id) {
+        ModelEntity e = entity(id);
+        if (e.isDeleted()) {
+            throw ApiException.deleted("model", id, e.getName(), e.getDeletedAt());
+        }
+        return e;
     }
 
     public Optional<ModelEntity> find(UUID id) {
@@ -111,18 +140,22 @@ public class ModelService {
     }
 
     public Page<ModelView> list(int page, int size) {
-        var p = models.findAll(PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt").and(Sort.by("id"))));
+        var p = models.findByDeletedAtIsNull(PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt").and(Sort.by("id"))));
         return new Page<>(p.getContent().stream().map(this::view).toList(), page, size, p.getTotalElements());
     }
 
+    /**
+     * Deletes the model's bytes and hides it from lists; its record stays, marked deleted, so that
+     * its finished jobs and their reports keep pointing at it (409 while a queued or running job uses it).
+     */
     @Transactional
     public void delete(UUID id) throws IOException {
-        ModelEntity e = entity(id);
+        ModelEntity e = live(id);
         guards.forEach(g -> g.checkModelDeletable(id));
-        guards.forEach(g -> g.deleteModelJobs(id));
-        models.delete(e);
-        models.flush();
-        blobs.delete(e.getSha256());
+        e.markDeleted(Instant.now().truncatedTo(ChronoUnit.MICROS));
+        models.saveAndFlush(e);
+        blobReferences.deleteIfUnreferenced(e.getSha256());
+        log.info("model {} ({}) deleted", id, e.getName());
     }
 
     ModelView view(ModelEntity e) {

@@ -25,6 +25,15 @@ public class ApiException extends RuntimeException {
         return new ApiException(HttpStatus.NOT_FOUND, "Not found", what + " " + id + " does not exist", null);
     }
 
+    /**
+     * 404 for a resource that was deleted: its record is kept only so that the jobs that used it keep
+     * its id, and the detail says so.
+     */
+    public static ApiException deleted(String what, Object id, String name, java.time.Instant deletedAt) {
+        return new ApiException(HttpStatus.NOT_FOUND, "Not found", what + " " + id + " (" + name + ") was deleted at " + deletedAt
+                + "; upload it again to use it (jobs that used it keep its id)", null);
+    }
+
     public static ApiException badRequest(String detail) {
         return new ApiException(HttpStatus.BAD_REQUEST, "Bad request", detail, null);
     }
@@ -38,6 +47,11 @@ public class ApiException extends RuntimeException {
 
     public static ApiException conflict(String detail) {
         return new ApiException(HttpStatus.CONFLICT, "Conflict", detail, null);
+    }
+
+    /** 422: the request is well-formed but contradicts an earlier one (e.g. a reused Idempotency-Key). */
+    public static ApiException unprocessable(String title, String detail, List<FieldError> errors) {
+        return new ApiException(HttpStatus.UNPROCESSABLE_CONTENT, title, detail, errors);
     }
 
     public HttpStatus status() {

@@ -7,6 +7,7 @@ import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
 import org.apache.catalina.core.StandardHost;
 import org.apache.catalina.valves.ErrorReportValve;
+import org.apache.coyote.http11.AbstractHttp11Protocol;
 import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
@@ -52,17 +53,36 @@ public class ContainerErrors {
             if (status < 400 || response.getContentWritten() > 0 || !response.setErrorReported()) {
                 return;
             }
+            String detail = detail(status);
+            if (throwable != null && throwable.getMessage() != null && status == 400) {
+                // Tomcat's reason, in the user's terms (its message may echo header values: never sent back)
+                if (throwable.getMessage().contains("header is too large")) {
+                    boolean requestLine = request.getRequestURI() == null || request.getRequestURI().isEmpty();
+                    status = requestLine ? 414 : 431;
+                    response.setStatus(status);
+                    detail = detail(status) + headerLimit(request);
+                } else if (throwable.getMessage().contains("header line")) {
+                    detail = "a header line is malformed: each must be 'Name: value' without control characters";
+                }
+            }
             HttpStatus http = HttpStatus.resolve(status);
             try {
                 response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
                 response.setCharacterEncoding("UTF-8");
-                response.getReporter().write(ProblemResponses.body(status, http == null ? "Error" : http.getReasonPhrase(),
-                        detail(status)));
+                response.getReporter().write(ProblemResponses.body(status, http == null ? "Error" : http.getReasonPhrase(), detail));
                 response.finishResponse();
             } catch (IOException | IllegalStateException e) {
                 // the client went away; nothing left to tell it
             }
         }
+    }
+
+    /** The connector's limit on request line plus headers (server.max-http-request-header-size), as the user reads it. */
+    private static String headerLimit(Request request) {
+        if (request.getConnector() != null && request.getConnector().getProtocolHandler() instanceof AbstractHttp11Protocol<?> http) {
+            return " (the request line and headers may hold " + http.getMaxHttpRequestHeaderSize() / 1024 + " KiB together)";
+        }
+        return "";
     }
 
     /** What the user should fix, by status (the container's own message may echo server internals). */
@@ -73,8 +93,8 @@ public class ContainerErrors {
             case 404 -> "no such endpoint; the API lives under /api/v1 (see /v3/api-docs)";
             case 405 -> "this method is not allowed on this path (see /v3/api-docs)";
             case 413 -> "the request body is larger than the limit (QF_UPLOAD_MAX_BYTES)";
-            case 414 -> "the request path or query string is too long";
-            case 431 -> "the request headers are too large";
+            case 414 -> "the request path and query string are too long; send long data in the body";
+            case 431 -> "the request headers are too large; shorten the long header (an Idempotency-Key has at most 200 characters)";
             case 505 -> "HTTP version not supported; use HTTP/1.1";
             default -> status >= 500 ? "the service failed unexpectedly; the error was logged" : "the request was refused (HTTP " + status + ")";
         };

@@ -73,10 +73,19 @@ public class ProblemHandler {
 
     @ExceptionHandler(MethodArgumentTypeMismatchException.class)
     ResponseEntity<ProblemDetail> typeMismatch(MethodArgumentTypeMismatchException e) {
+        Class<?> type = e.getRequiredType();
+        String expected = type == null ? "" : switch (type.getSimpleName()) {
+            case "UUID" -> " (expected a UUID)";
+            case "int", "Integer" -> " (expected an integer between " + Integer.MIN_VALUE + " and " + Integer.MAX_VALUE + ")";
+            case "long", "Long" -> " (expected an integer between " + Long.MIN_VALUE + " and " + Long.MAX_VALUE + ")";
+            case "boolean", "Boolean" -> " (expected true or false)";
+            default -> "";
+        };
+        String value = String.valueOf(e.getValue());
         return problem(HttpStatus.BAD_REQUEST, "Bad request",
-                "'" + e.getValue() + "' is not a valid value for '" + e.getName() + "'"
-                        + (e.getRequiredType() != null && e.getRequiredType().getSimpleName().equals("UUID") ? " (expected a UUID)" : ""),
-                List.of(new ApiException.FieldError(e.getName(), "invalid value")));
+                "'" + (value.length() > 100 ? value.substring(0, 100) + "..." : value) + "' is not a valid value for '" + e.getName() + "'"
+                        + expected,
+                List.of(new ApiException.FieldError(e.getName(), "invalid value" + expected)));
     }
 
     @ExceptionHandler({MissingServletRequestParameterException.class, MissingRequestHeaderException.class})
@@ -113,11 +122,15 @@ public class ProblemHandler {
     }
 
     static ResponseEntity<ProblemDetail> problem(HttpStatusCode status, String title, String detail, List<ApiException.FieldError> errors) {
-        ProblemDetail pd = ProblemDetail.forStatusAndDetail(status, detail);
+        String shown = ServerPaths.redact(detail);
+        if (shown != null && !shown.equals(detail)) {
+            log.info("refused with {}: {}", status.value(), detail);
+        }
+        ProblemDetail pd = ProblemDetail.forStatusAndDetail(status, shown);
         pd.setTitle(title);
         pd.setType(URI.create("https://quantforge.dev/problems/" + status.value()));
         if (!errors.isEmpty()) {
-            pd.setProperty("errors", errors.stream().map(fe -> Map.of("field", fe.field(), "message", fe.message())).toList());
+            pd.setProperty("errors", errors.stream().map(fe -> Map.of("field", fe.field(), "message", ServerPaths.redact(fe.message()))).toList());
         }
         return ResponseEntity.status(status).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(pd);
     }

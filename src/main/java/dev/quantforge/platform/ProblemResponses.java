@@ -40,7 +40,7 @@ public final class ProblemResponses {
         body.put("type", "https://quantforge.dev/problems/" + status);
         body.put("title", title);
         body.put("status", status);
-        body.put("detail", detail);
+        body.put("detail", ServerPaths.redact(detail));
         return JSON.writeValueAsString(body);
     }
 }

@@ -23,7 +23,14 @@ public record QfProperties(
         @Valid Upload upload,
         @Valid Jobs jobs,
         @Valid Worker worker,
-        @Valid Security security) {
+        @Valid Security security,
+        @Valid Temp temp) {
+
+    public QfProperties {
+        // resolved once: a relative ./data means the directory the service was started in, whatever changes later
+        dataDir = dataDir == null ? null : dataDir.toAbsolutePath().normalize();
+        temp = temp == null ? new Temp(null, null) : temp;
+    }
 
     public record Db(@Min(1) @Max(65535) int embeddedPort) {
     }
@@ -41,11 +48,22 @@ public record QfProperties(
     public record Security(boolean publicMetrics) {
     }
 
-    public boolean hasRole(String role) {
-        return roles.stream().anyMatch(r -> r.trim().equalsIgnoreCase(role));
+    /**
+     * Crash leftovers in the temp area: cleaned at start-up and every {@code cleanupIntervalMinutes};
+     * an untracked entry of a live process counts as a leftover once unchanged for {@code maxAgeMinutes}.
+     */
+    public record Temp(@Min(1) @Max(1440) Integer cleanupIntervalMinutes, @Min(1) @Max(100000) Integer maxAgeMinutes) {
+        // the defaults' one place (application.yml leaves them unset; the remote worker reads them here too)
+        public static final int DEFAULT_CLEANUP_INTERVAL_MINUTES = 10;
+        public static final int DEFAULT_MAX_AGE_MINUTES = 60;
+
+        public Temp {
+            cleanupIntervalMinutes = cleanupIntervalMinutes == null ? DEFAULT_CLEANUP_INTERVAL_MINUTES : cleanupIntervalMinutes;
+            maxAgeMinutes = maxAgeMinutes == null ? DEFAULT_MAX_AGE_MINUTES : maxAgeMinutes;
+        }
     }
 
-    public Path tmpDir() {
-        return dataDir.resolve("tmp");
+    public boolean hasRole(String role) {
+        return roles.stream().anyMatch(r -> r.trim().equalsIgnoreCase(role));
     }
 }

@@ -54,6 +54,9 @@ public class ReportController {
     @GetMapping("/api/v1/jobs/{id}/reports")
     @Operation(summary = "The reports a job wrote")
     public List<ReportView> forJob(@PathVariable UUID id) {
+        if (!reports.jobExists(id)) {
+            throw ApiException.notFound("job", id);
+        }
         return reports.forJob(id);
     }
 
@@ -63,6 +66,9 @@ public class ReportController {
                     + "configuration beats on both top-1 and p50 latency.")
     public List<ReportView> forModel(@PathVariable UUID id, @RequestParam(required = false) String sort,
                                      @RequestParam(defaultValue = "false") boolean pareto) {
+        if (!reports.modelExists(id)) {
+            throw ApiException.notFound("model", id);
+        }
         List<ReportView> all = new ArrayList<>(reports.forModel(id));
         if (pareto) {
             all = paretoFront(all);

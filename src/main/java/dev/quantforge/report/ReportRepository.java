@@ -59,6 +59,15 @@ public class ReportRepository {
         return jdbc.sql("select id from report where job_id = :j order by created_at, id").param("j", jobId).query(UUID.class).list();
     }
 
+    /** Whether the model was ever uploaded (a deleted model keeps its row and its results). */
+    public boolean modelExists(UUID modelId) {
+        return jdbc.sql("select exists(select 1 from model where id = :id)").param("id", modelId).query(Boolean.class).single();
+    }
+
+    public boolean jobExists(UUID jobId) {
+        return jdbc.sql("select exists(select 1 from job where id = :id)").param("id", jobId).query(Boolean.class).single();
+    }
+
     public List<ReportView> forModel(UUID modelId) {
         return jdbc.sql(SELECT + "where model_id = :m order by created_at, id").param("m", modelId).query(row).list();
     }

@@ -17,12 +17,13 @@ import java.util.regex.Pattern;
 
 import org.springframework.stereotype.Component;
 
+import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.UploadTooLargeException;
 
 /**
  * Content-addressed blob store on the filesystem: {@code <dataDir>/blobs/ab/cd/<sha256>}.
- * Writes stream through a fixed buffer into a temp file (hashing on the way) and are renamed into
+ * Writes stream through a fixed buffer into a temp file of the instance's scratch folder (hashing on the way) and are renamed into
  * place atomically, so a crash never leaves a half-written blob under its final name and the heap
  * does not grow with the upload.
  */
@@ -32,19 +33,13 @@ public class BlobStore {
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
     private final Path root;
-    private final Path tmp;
+    private final InstanceDirectory scratch;
 
-    @org.springframework.beans.factory.annotation.Autowired
-    public BlobStore(QfProperties props) {
-        this(props.dataDir().resolve("blobs"), props.tmpDir());
-    }
-
-    public BlobStore(Path root, Path tmp) {
-        this.root = root.toAbsolutePath().normalize();
-        this.tmp = tmp.toAbsolutePath().normalize();
+    public BlobStore(QfProperties props, InstanceDirectory scratch) {
+        this.root = props.dataDir().resolve("blobs");
+        this.scratch = scratch;
         try {
             Files.createDirectories(this.root);
-            Files.createDirectories(this.tmp);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create blob directories under " + this.root, e);
         }
@@ -91,13 +86,18 @@ public class BlobStore {
                 }
             }
             committed = true;
+            scratch.release(file);
             return target;
         }
 
         @Override
         public void close() throws IOException {
-            if (!committed) {
-                Files.deleteIfExists(file);
+            try {
+                if (!committed) {
+                    Files.deleteIfExists(file);
+                }
+            } finally {
+                scratch.release(file);
             }
         }
     }
@@ -107,7 +107,7 @@ public class BlobStore {
      * {@link UploadTooLargeException} (and deletes the temp file) after {@code maxBytes}.
      */
     public Staged stage(InputStream in, long maxBytes) throws IOException {
-        Path file = Files.createTempFile(tmp, "upload-", ".part");
+        Path file = scratch.newFile("upload-", ".part");
         MessageDigest digest = sha256Digest();
         long total = 0;
         boolean ok = false;
@@ -126,6 +126,7 @@ public class BlobStore {
         } finally {
             if (!ok) {
                 Files.deleteIfExists(file);
+                scratch.release(file);
             }
         }
         return new Staged(file, HexFormat.of().formatHex(digest.digest()), total);
@@ -140,7 +141,7 @@ public class BlobStore {
             throw new UploadTooLargeException("the upload is larger than the limit of " + maxBytes
                     + " bytes (QF_UPLOAD_MAX_BYTES); upload a smaller file or raise the limit");
         }
-        Path file = Files.createTempFile(tmp, "upload-", ".part");
+        Path file = scratch.newFile("upload-", ".part");
         boolean ok = false;
         try {
             Files.delete(file);
@@ -160,6 +161,7 @@ public class BlobStore {
         } finally {
             if (!ok) {
                 Files.deleteIfExists(file);
+                scratch.release(file);
             }
         }
     }

@@ -1,14 +1,12 @@
 package dev.quantforge.worker;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.quantforge.platform.InstanceDirectory;
+import dev.quantforge.platform.ServerPaths;
 import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.progress.CancelledException;
 
@@ -45,14 +43,19 @@ public final class AttemptRunner {
         } catch (CancelledException e) {
             return new Stopped(e.getMessage());
         } catch (InvalidInputException e) {
-            execution.log("failed: " + e.getMessage());
-            return new Failed("invalid_input", e.getMessage(), false);
+            // the job's error and log are read by users: the server's paths stay in the server log
+            String msg = ServerPaths.redact(String.valueOf(e.getMessage()));
+            if (!msg.equals(e.getMessage())) {
+                log.info("job {}: invalid input: {}", execution.jobId(), e.getMessage());
+            }
+            execution.log("failed: " + msg);
+            return new Failed("invalid_input", msg, false);
         } catch (OutOfMemoryError e) {
             log.error("job {} ran out of memory", execution.jobId(), e);
-            return new Failed("out_of_memory", "the worker ran out of memory: " + e.getMessage(), true);
+            return new Failed("out_of_memory", "the worker ran out of memory: " + ServerPaths.redact(e.getMessage()), true);
         } catch (Exception | LinkageError | StackOverflowError e) {
             log.error("job {} failed", execution.jobId(), e);
-            String msg = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+            String msg = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + ServerPaths.redact(e.getMessage()));
             execution.log("failed: " + msg);
             return new Failed("internal_error", msg, true);
         }
@@ -60,19 +63,6 @@ public final class AttemptRunner {
 
     /** Deletes a directory tree, best effort (scratch space, caches). */
     public static void deleteTree(Path dir) {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: scratch space
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
-        }
+        InstanceDirectory.deleteTree(dir);
     }
 }

@@ -16,6 +16,7 @@ import dev.quantforge.job.JobRecord;
 import dev.quantforge.job.JobTypeSpec.DatasetRole;
 import dev.quantforge.model.ModelEntity;
 import dev.quantforge.model.ModelService;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
 import dev.quantforge.quant.progress.Progress;
@@ -54,6 +55,9 @@ final class LocalJobExecution implements JobExecution {
         this.config = json.readTree(job.configJson());
         this.models = models;
         this.model = models.entity(job.modelId());
+        if (model.isDeleted()) {
+            throw new InvalidInputException("model " + model.getId() + " (" + model.getName() + ") was deleted; upload it again and submit a new job");
+        }
         this.datasets = datasets;
         this.blobs = blobs;
         this.logs = logs;
@@ -107,6 +111,11 @@ final class LocalJobExecution implements JobExecution {
             return Optional.empty();
         }
         DatasetEntity e = datasets.entity(id);
+        if (e.isDeleted()) {
+            // a race with the delete (the guard refuses deletes while a job is queued or running)
+            throw new InvalidInputException(role.name().toLowerCase() + " dataset " + id + " (" + e.getName() + ") was deleted; "
+                    + "upload it again and submit a new job");
+        }
         List<TensorInfo> tensors = datasets.tensors(e);
         return Optional.of(new DatasetInput() {
             @Override

@@ -1,6 +1,5 @@
 package dev.quantforge.worker;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,7 +29,10 @@ import dev.quantforge.job.JobLogRepository;
 import dev.quantforge.job.JobRecord;
 import dev.quantforge.job.JobRepository;
 import dev.quantforge.model.ModelService;
+import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
+import dev.quantforge.platform.ServerPaths;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.storage.BlobStore;
 
 /**
@@ -57,6 +59,7 @@ public class LocalWorkerPool implements SmartLifecycle {
     private final dev.quantforge.report.ReportRepository reports;
     private final Map<String, JobHandler> handlers;
     private final Map<UUID, LiveProgress> running = new ConcurrentHashMap<>();
+    private final InstanceDirectory instance;
 
     private volatile boolean active;
     private final List<Thread> threads = new ArrayList<>();
@@ -67,7 +70,8 @@ public class LocalWorkerPool implements SmartLifecycle {
     public LocalWorkerPool(QfProperties props, JobRepository jobs, JobLogRepository logs, JobResults results,
                            WorkerRegistry registry, ModelService models, DatasetService datasets, BlobStore blobs,
                            ObjectMapper json, MeterRegistry meters, dev.quantforge.artifact.ArtifactRepository artifacts,
-                           dev.quantforge.report.ReportRepository reports, List<JobHandler> handlers) {
+                           dev.quantforge.report.ReportRepository reports, List<JobHandler> handlers, InstanceDirectory instance) {
+        this.instance = instance;
         this.artifacts = artifacts;
         this.reports = reports;
         this.props = props;
@@ -90,6 +94,11 @@ public class LocalWorkerPool implements SmartLifecycle {
 
     @Override
     public void start() {
+        // the in-process workers lease under the instance identity, which a restarted process adopts again
+        workerId = instance.id();
+        if (instance.restarted()) {
+            requeueJobsOfPreviousIncarnation();
+        }
         if (!enabled()) {
             return;
         }
@@ -97,7 +106,7 @@ public class LocalWorkerPool implements SmartLifecycle {
         capabilityTags = WorkerRegistry.tags(caps);
         String name = props.worker().name() == null || props.worker().name().isBlank()
                 ? "local@" + LocalCapabilities.hostName() + "/" + ProcessHandle.current().pid() : props.worker().name();
-        workerId = registry.register(name, caps, false);
+        registry.registerAs(workerId, name, caps, false);
         heartbeats = Executors.newScheduledThreadPool(1, r -> daemon(r, "worker-heartbeat"));
         long hb = heartbeatMillis();
         heartbeats.scheduleWithFixedDelay(this::heartbeat, hb, hb, TimeUnit.MILLISECONDS);
@@ -109,6 +118,15 @@ public class LocalWorkerPool implements SmartLifecycle {
         }
         log.info("{} in-process worker thread(s) started as worker {} ({}) with capabilities {}",
                 threads.size(), workerId, name, capabilityTags);
+    }
+
+    /** The process that held this identity died with jobs running: they go back to the queue now, not when their leases lapse. */
+    private void requeueJobsOfPreviousIncarnation() {
+        for (JobRepository.Reaped r : jobs.requeueHeldBy(workerId.toString())) {
+            String what = r.outcome();
+            log.warn("job {}: worker {} restarted while running it; {}", r.id(), workerId, what);
+            logs.append(r.id(), "WARN", "worker " + workerId + " died while running this job (its process restarted); " + what);
+        }
     }
 
     /** Heartbeats often enough that cancel takes effect within seconds and a lease never lapses while alive. */
@@ -148,19 +166,24 @@ public class LocalWorkerPool implements SmartLifecycle {
         Timer.Sample timer = Timer.start(meters);
         String outcomeTag = "failed";
         try {
-            workDir = Files.createTempDirectory(props.tmpDir(), "job-" + job.id() + "-");
+            workDir = instance.newDirectory("job-" + job.id() + "-");
             logs.append(job.id(), "INFO", "attempt " + job.attempts() + " of " + job.maxAttempts() + " started on worker " + owner);
             LocalJobExecution exec = new LocalJobExecution(job, json, models, datasets, blobs, artifacts, results, reports, owner, logs, progress, workDir,
                     props.dataDir().resolve("cache"));
             AttemptRunner.Ended ended = AttemptRunner.run(handler, exec);
             outcomeTag = record(job, owner, ended);
+        } catch (InvalidInputException e) {
+            // an input went away: running it again cannot succeed
+            jobs.fail(job.id(), owner, "invalid_input", e.getMessage(), false);
+            logs.append(job.id(), "ERROR", "failed: " + e.getMessage());
         } catch (Exception e) {
             log.error("job {} could not be run", job.id(), e);
-            jobs.fail(job.id(), owner, "internal_error", e.getClass().getSimpleName() + ": " + e.getMessage(), true);
+            jobs.fail(job.id(), owner, "internal_error", e.getClass().getSimpleName() + ": " + ServerPaths.redact(e.getMessage()), true);
         } finally {
             running.remove(job.id());
             registry.touch(workerId, null);
             AttemptRunner.deleteTree(workDir);
+            instance.release(workDir);
             timer.stop(meters.timer("qf.job.duration", "type", job.type(), "outcome", outcomeTag));
         }
     }

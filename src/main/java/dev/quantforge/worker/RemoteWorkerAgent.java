@@ -38,6 +38,7 @@ import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
 
 import dev.quantforge.dataset.DatasetService;
+import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.job.JobTypeSpec.DatasetRole;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.SampleSource;
@@ -70,6 +71,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
 
     private final List<String> extraTags;
     private volatile String apiToken;
+    private InstanceDirectory instance;
 
     public RemoteWorkerAgent(String serverUrl, Path dataDir, String name, List<JobHandler> handlers) {
         this(serverUrl, dataDir, name, handlers, List.of());
@@ -82,6 +84,15 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         this.dataDir = dataDir;
         this.name = name;
         this.handlers = handlers.stream().collect(Collectors.toMap(JobHandler::type, Function.identity()));
+    }
+
+    /**
+     * Keeps work folders and partial downloads in the instance's scratch folder, where a crash's
+     * leftovers are cleaned (without one: {@code <dataDir>/work}).
+     */
+    public RemoteWorkerAgent withInstance(InstanceDirectory instance) {
+        this.instance = instance;
+        return this;
     }
 
     /** Sends {@code Authorization: Bearer <token>} with every request (the API's QF_API_TOKEN). */
@@ -148,8 +159,8 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         ConcurrentLinkedQueue<String> logLines = new ConcurrentLinkedQueue<>();
         long hbMillis = Math.max(500, Math.min(2000, task.path("heartbeatSeconds").asLong(5) * 1000));
         var hb = heartbeats.scheduleWithFixedDelay(() -> heartbeat(jobId, progress, logLines), 0, hbMillis, TimeUnit.MILLISECONDS);
-        Path workDir = Files.createDirectories(dataDir.resolve("work")).resolve("job-" + jobId);
-        Files.createDirectories(workDir);
+        Path workDir = instance != null ? instance.newDirectory("job-" + jobId + "-")
+                : Files.createDirectories(dataDir.resolve("work").resolve("job-" + jobId));
         try {
             JobHandler handler = handlers.get(type);
             if (handler == null) {
@@ -176,6 +187,9 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         } finally {
             hb.cancel(false);
             AttemptRunner.deleteTree(workDir);
+            if (instance != null) {
+                instance.release(workDir);
+            }
         }
     }
 
@@ -276,7 +290,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         if (Files.exists(target)) {
             return target;
         }
-        Path tmp = Files.createTempFile(cache, "download-", ".part");
+        Path tmp = instance != null ? instance.newFile("download-", ".part") : Files.createTempFile(cache, "download-", ".part");
         try {
             HttpResponse<InputStream> resp = http.send(auth(HttpRequest.newBuilder(URI.create(input.path("url").asString()))
                     .timeout(Duration.ofMinutes(30)).GET()).build(), HttpResponse.BodyHandlers.ofInputStream());
@@ -297,6 +311,9 @@ public final class RemoteWorkerAgent implements AutoCloseable {
             throw new IllegalStateException(e);
         } finally {
             Files.deleteIfExists(tmp);
+            if (instance != null) {
+                instance.release(tmp);
+            }
         }
     }
 

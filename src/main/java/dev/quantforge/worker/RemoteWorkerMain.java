@@ -1,10 +1,17 @@
 package dev.quantforge.worker;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.List;
 
 import org.springframework.context.annotation.AnnotationConfigApplicationContext;
+
+import dev.quantforge.platform.InstanceDirectory;
+import dev.quantforge.platform.QfProperties;
 
 /**
  * Entry point of the remote worker mode of the jar: {@code --qf.roles=worker --qf.server-url=http://...}
@@ -25,7 +32,18 @@ public final class RemoteWorkerMain {
 
     public static void run(String[] args) throws Exception {
         String server = setting(args, "qf.server-url", "QF_SERVER_URL", "");
-        Path dataDir = Path.of(setting(args, "qf.data-dir", "QF_DATA_DIR", "./data")).toAbsolutePath();
+        Path dataDir = Path.of(setting(args, "qf.data-dir", "QF_DATA_DIR", "./data")).toAbsolutePath().normalize();
+        // logs the data directory; a restarted worker's scratch (work folders, partial downloads) is deleted
+        InstanceDirectory instance = InstanceDirectory.claim(dataDir, Duration.ofMinutes(
+                Integer.parseInt(setting(args, "qf.temp.max-age-minutes", "QF_TEMP_MAX_AGE_MINUTES", "" + QfProperties.Temp.DEFAULT_MAX_AGE_MINUTES))));
+        long cleanEvery = Integer.parseInt(setting(args, "qf.temp.cleanup-interval-minutes", "QF_TEMP_CLEANUP_INTERVAL_MINUTES",
+                "" + QfProperties.Temp.DEFAULT_CLEANUP_INTERVAL_MINUTES));
+        ScheduledExecutorService cleaner = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "temp-cleaner");
+            t.setDaemon(true);
+            return t;
+        });
+        cleaner.scheduleWithFixedDelay(instance::deleteLeftovers, cleanEvery, cleanEvery, TimeUnit.MINUTES);
         int concurrency = Integer.parseInt(setting(args, "qf.worker.concurrency", "QF_WORKER_CONCURRENCY", "1"));
         String name = setting(args, "qf.worker.name", "QF_WORKER_NAME", "remote@" + LocalCapabilities.hostName());
         List<String> tags = java.util.Arrays.stream(setting(args, "qf.worker.tags", "QF_WORKER_TAGS", "").split(","))
@@ -38,7 +56,7 @@ public final class RemoteWorkerMain {
         List<RemoteWorkerAgent> agents = new ArrayList<>();
         for (int i = 0; i < Math.max(1, concurrency); i++) {
             RemoteWorkerAgent agent = new RemoteWorkerAgent(server, dataDir, concurrency > 1 ? name + "#" + i : name, handlers, tags)
-                    .withApiToken(setting(args, "qf.api-token", "QF_API_TOKEN", ""));
+                    .withApiToken(setting(args, "qf.api-token", "QF_API_TOKEN", "")).withInstance(instance);
             agents.add(agent);
             agent.register();
             Thread t = new Thread(() -> {

@@ -1,7 +1,6 @@
 package dev.quantforge.worker;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +36,9 @@ import dev.quantforge.job.JobState;
 import dev.quantforge.model.ModelEntity;
 import dev.quantforge.model.ModelService;
 import dev.quantforge.platform.ApiException;
+import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
+import dev.quantforge.platform.Text;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -60,9 +61,12 @@ public class WorkerController {
     private final DatasetService datasets;
     private final QfProperties props;
     private final ObjectMapper json;
+    private final InstanceDirectory scratch;
 
     public WorkerController(WorkerRegistry registry, JobRepository jobs, JobLogRepository logs, JobService jobService,
-                            JobResults results, ModelService models, DatasetService datasets, QfProperties props, ObjectMapper json) {
+                            JobResults results, ModelService models, DatasetService datasets, QfProperties props, ObjectMapper json,
+                            InstanceDirectory scratch) {
+        this.scratch = scratch;
         this.registry = registry;
         this.jobs = jobs;
         this.logs = logs;
@@ -87,8 +91,13 @@ public class WorkerController {
         if (!caps.isObject()) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("capabilities", "must be an object")));
         }
-        UUID id = registry.register(body.name().trim(), caps, true);
-        return ResponseEntity.status(HttpStatus.CREATED).body(Map.of("id", id, "name", body.name().trim(), "capabilities", caps,
+        Text.requireNoNul(caps, "capabilities");
+        String name = Text.label(body.name());
+        if (name == null) {
+            throw ApiException.invalid(List.of(new ApiException.FieldError("name", "is required (printable characters)")));
+        }
+        UUID id = registry.register(name, caps, true);
+        return ResponseEntity.status(HttpStatus.CREATED).body(Map.of("id", id, "name", name, "capabilities", caps,
                 "capabilityTags", WorkerRegistry.tags(caps), "leaseSeconds", props.jobs().leaseSeconds(),
                 "heartbeatSeconds", Math.max(1, props.jobs().leaseSeconds() / 4)));
     }
@@ -117,6 +126,14 @@ public class WorkerController {
             Optional<JobRecord> claimed = jobs.claim(id.toString(), worker.capabilityTags(), props.jobs().leaseSeconds());
             if (claimed.isPresent()) {
                 JobRecord job = claimed.get();
+                List<String> deleted = jobs.deletedInputs(job);
+                if (!deleted.isEmpty()) {
+                    // a race with a delete: fail it as bad input instead of handing out inputs that are gone
+                    String msg = "the job's input " + deleted.get(0) + " was deleted; upload it again and submit a new job";
+                    jobs.fail(job.id(), id.toString(), "invalid_input", msg, false);
+                    logs.append(job.id(), "ERROR", "failed: " + msg);
+                    continue;
+                }
                 registry.touch(id, job.id());
                 logs.append(job.id(), "INFO", "attempt " + job.attempts() + " of " + job.maxAttempts()
                         + " leased by remote worker " + worker.name() + " (" + id + ")");
@@ -205,10 +222,11 @@ public class WorkerController {
             throw ApiException.invalid(List.of(new ApiException.FieldError("result", "the multipart part 'result' (JSON) is required")));
         }
         JsonNode body = json.readTree(resultText);
+        Text.requireNoNul(body, "result");
         if (!body.path("result").isObject()) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("result.result", "must be an object")));
         }
-        Path dir = Files.createTempDirectory(props.tmpDir(), "complete-");
+        Path dir = scratch.newDirectory("complete-");
         try {
             List<JobOutcome.ReportDraft> reports = new ArrayList<>();
             for (JsonNode r : body.path("reports")) {
@@ -238,6 +256,7 @@ public class WorkerController {
             return ResponseEntity.ok(Map.of("state", JobState.SUCCEEDED.apiName()));
         } finally {
             AttemptRunner.deleteTree(dir);
+            scratch.release(dir);
         }
     }
 
@@ -249,6 +268,7 @@ public class WorkerController {
         if (!body.path("config").isObject() || !body.path("metrics").isObject()) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("config", "config and metrics objects are required")));
         }
+        Text.requireNoNul(body, "");
         JobOutcome.ReportDraft draft = new JobOutcome.ReportDraft(body.path("config"), body.path("metrics"),
                 body.path("runtime").isObject() ? body.path("runtime") : JsonNodeFactory.instance.objectNode(),
                 body.path("layers").isArray() ? body.path("layers") : JsonNodeFactory.instance.arrayNode(), null);

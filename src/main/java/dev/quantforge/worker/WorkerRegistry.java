@@ -18,8 +18,12 @@ import tools.jackson.databind.ObjectMapper;
 @Repository
 public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorkers {
 
+    /**
+     * @param currentJobId the job the worker runs now: only while it holds that job's lease (a dead worker holds none)
+     * @param state        {@code live} when heard from within two lease periods, else {@code gone}
+     */
     public record WorkerInfo(UUID id, String name, JsonNode capabilities, List<String> capabilityTags, boolean remote,
-                             Instant lastHeartbeatAt, UUID currentJobId, Instant createdAt, boolean live) {
+                             Instant lastHeartbeatAt, UUID currentJobId, Instant createdAt, boolean live, String state) {
     }
 
     private final JdbcClient jdbc;
@@ -45,6 +49,15 @@ public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorker
         return id;
     }
 
+    /** Registers the worker under a known id (an in-process worker's instance identity), reviving its row after a restart. */
+    public void registerAs(UUID id, String name, JsonNode capabilities, boolean remote) {
+        jdbc.sql("insert into worker (id, name, capabilities, remote) values (:id, :name, cast(:caps as jsonb), :remote) "
+                        + "on conflict (id) do update set name = excluded.name, capabilities = excluded.capabilities, "
+                        + "remote = excluded.remote, last_heartbeat_at = now(), current_job_id = null")
+                .param("id", id).param("name", name).param("caps", json.writeValueAsString(capabilities)).param("remote", remote)
+                .update();
+    }
+
     /** Records that the worker is alive (and what it runs now); false if it is unknown. */
     public boolean touch(UUID workerId, UUID currentJobId) {
         return jdbc.sql("update worker set last_heartbeat_at = now(), current_job_id = :job where id = :id")
@@ -56,15 +69,18 @@ public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorker
     }
 
     public List<WorkerInfo> list(int liveSeconds) {
-        return jdbc.sql("select id, name, capabilities::text as caps, remote, last_heartbeat_at, current_job_id, created_at, "
-                        + "last_heartbeat_at > now() - make_interval(secs => :live) as live from worker order by created_at")
+        return jdbc.sql("select w.id, w.name, w.capabilities::text as caps, w.remote, w.last_heartbeat_at, w.created_at, "
+                        + "case when j.id is not null then w.current_job_id end as current_job_id, "
+                        + "w.last_heartbeat_at > now() - make_interval(secs => :live) as live from worker w "
+                        + "left join job j on j.id = w.current_job_id and j.state = 'running' and j.lease_owner = w.id::text "
+                        + "order by w.created_at")
                 .param("live", liveSeconds)
                 .query((rs, i) -> {
                     JsonNode caps = json.readTree(rs.getString("caps"));
                     return new WorkerInfo(rs.getObject("id", UUID.class), rs.getString("name"), caps, tags(caps),
                             rs.getBoolean("remote"), rs.getObject("last_heartbeat_at", Timestamp.class).toInstant(),
                             rs.getObject("current_job_id", UUID.class), rs.getObject("created_at", Timestamp.class).toInstant(),
-                            rs.getBoolean("live"));
+                            rs.getBoolean("live"), rs.getBoolean("live") ? "live" : "gone");
                 }).list();
     }
 

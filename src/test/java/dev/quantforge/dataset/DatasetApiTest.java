@@ -172,8 +172,24 @@ class DatasetApiTest extends ServiceTest {
         api().postJson("/api/v1/jobs/" + job.json().path("id").asString() + "/cancel", Map.of());
         api().awaitJob(job.json().path("id").asString(), Duration.ofSeconds(60));
         assertThat(api().delete("/api/v1/datasets/" + dsId).status()).isEqualTo(204);
+        // provenance: the finished job keeps the dataset's id, marked as deleted; the dataset's record answers, its bytes do not
         JsonNode after = api().get("/api/v1/jobs/" + job.json().path("id").asString()).json();
-        assertThat(after.path("calibrationDatasetId").isNull()).isTrue();
+        assertThat(after.path("calibrationDatasetId").asString()).isEqualTo(dsId);
+        assertThat(after.path("deletedInputs").toString()).isEqualTo("[\"calibrationDatasetId\"]");
+        Api.Res gone = api().get("/api/v1/datasets/" + dsId);
+        assertThat(gone.status()).isEqualTo(404);
+        assertThat(gone.detail()).contains("was deleted");
+        assertThat(api().get("/api/v1/datasets/" + dsId + "/content").status()).isEqualTo(404);
+        assertThat(api().get("/api/v1/datasets?size=500").body()).doesNotContain(dsId);
+        // a retry could only fail on the missing input: refused, naming it
+        Api.Res retry = api().postJson("/api/v1/jobs/" + job.json().path("id").asString() + "/retry", Map.of());
+        assertThat(retry.status()).as(retry.body()).isEqualTo(409);
+        assertThat(retry.detail()).contains("calibration dataset " + dsId).contains("was deleted");
+        assertThat(retry.json().path("errors").get(0).path("field").asString()).isEqualTo("calibrationDatasetId");
+        // the same bytes uploaded again are a new dataset
+        Api.Res again = api().upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of());
+        assertThat(again.status()).isEqualTo(201);
+        assertThat(again.json().path("id").asString()).isNotEqualTo(dsId);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.quantforge.job;
 
+import static dev.quantforge.testsupport.ServiceProcess.api;
+import static dev.quantforge.testsupport.ServiceProcess.start;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -10,30 +12,16 @@ import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 
 import tools.jackson.databind.JsonNode;
 
-import dev.quantforge.QuantforgeApplication;
 import dev.quantforge.testsupport.Api;
 import dev.quantforge.testsupport.SharedData;
 import dev.quantforge.testsupport.TestDatabase;
 
 /** Stopping the service loses nothing: queued jobs, models and datasets are all there after a restart, and the jobs then run. */
 class RestartTest {
-
-    private static ConfigurableApplicationContext start(String dbUrl, Path dataDir, int workers) {
-        return new SpringApplicationBuilder(QuantforgeApplication.class).run(
-                "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=" + TestDatabase.username(),
-                "--spring.datasource.password=" + TestDatabase.password(), "--qf.data-dir=" + dataDir, "--server.port=0",
-                "--qf.worker.concurrency=" + workers, "--qf.worker.poll-millis=100", "--qf.jobs.reaper-interval-seconds=1");
-    }
-
-    private static Api api(ConfigurableApplicationContext ctx) {
-        return new Api(((WebServerApplicationContext) ctx).getWebServer().getPort());
-    }
 
     @Test
     void queuedJobsSurviveARestartAndThenRun() throws Exception {

@@ -45,16 +45,18 @@ public final class RawHttp {
             InputStream in = socket.getInputStream();
             ByteArrayOutputStream all = new ByteArrayOutputStream();
             in.transferTo(all);
-            return parse(all.toString(StandardCharsets.UTF_8));
+            return parse(all.toByteArray());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private static Response parse(String raw) {
-        int headEnd = raw.indexOf("\r\n\r\n");
-        String head = headEnd < 0 ? raw : raw.substring(0, headEnd);
-        String body = headEnd < 0 ? "" : raw.substring(headEnd + 4);
+    private static Response parse(byte[] raw) {
+        // the head is ASCII; chunk sizes count bytes, so the body is de-chunked before it is decoded
+        String text = new String(raw, StandardCharsets.ISO_8859_1);
+        int headEnd = text.indexOf("\r\n\r\n");
+        String head = headEnd < 0 ? text : text.substring(0, headEnd);
+        byte[] body = headEnd < 0 ? new byte[0] : java.util.Arrays.copyOfRange(raw, headEnd + 4, raw.length);
         String[] lines = head.split("\r\n");
         int status = Integer.parseInt(lines[0].split(" ")[1]);
         String contentType = "";
@@ -68,24 +70,25 @@ public final class RawHttp {
                 chunked = true;
             }
         }
-        return new Response(status, contentType, chunked ? dechunk(body) : body);
+        return new Response(status, contentType, new String(chunked ? dechunk(body) : body, StandardCharsets.UTF_8));
     }
 
-    private static String dechunk(String body) {
-        StringBuilder out = new StringBuilder();
+    private static byte[] dechunk(byte[] body) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        String text = new String(body, StandardCharsets.ISO_8859_1);
         int i = 0;
-        while (i < body.length()) {
-            int eol = body.indexOf("\r\n", i);
+        while (i < body.length) {
+            int eol = text.indexOf("\r\n", i);
             if (eol < 0) {
                 break;
             }
-            int size = Integer.parseInt(body.substring(i, eol).trim().split(";")[0], 16);
+            int size = Integer.parseInt(text.substring(i, eol).trim().split(";")[0], 16);
             if (size == 0) {
                 break;
             }
-            out.append(body, eol + 2, Math.min(body.length(), eol + 2 + size));
+            out.write(body, eol + 2, Math.min(size, body.length - eol - 2));
             i = eol + 2 + size + 2;
         }
-        return out.toString();
+        return out.toByteArray();
     }
 }

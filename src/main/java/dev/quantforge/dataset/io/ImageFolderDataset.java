@@ -72,6 +72,7 @@ public final class ImageFolderDataset implements SampleSource {
             for (String name : imageNames) {
                 classes.add(name.split("/")[classDepth]);
             }
+            requireImagesInEveryClassFolder(zip, imageNames, classDepth, classes);
             this.classNames = List.copyOf(classes);
             List<Sample> list = new ArrayList<>();
             for (String name : imageNames) {
@@ -128,6 +129,34 @@ public final class ImageFolderDataset implements SampleSource {
                     + "; use a single top folder (or none) that holds the class folders");
         }
         return depths.contains(3) ? 1 : 0;
+    }
+
+    /**
+     * A class folder without images would be dropped from the sorted class list, moving every later
+     * class's label down by one: refused, naming the folder.
+     */
+    private static void requireImagesInEveryClassFolder(SafeZip zip, List<String> imageNames, int classDepth, Set<String> classes) {
+        String top = classDepth == 1 ? imageNames.get(0).split("/")[0] : null;
+        Set<String> folders = new TreeSet<>();
+        List<String> paths = new ArrayList<>(zip.directories());
+        // a file's parent folders exist even without a directory entry; its own name is not a folder
+        zip.files().forEach(f -> paths.add(f.getName().substring(0, f.getName().lastIndexOf('/') + 1)));
+        for (String path : paths) {
+            String[] parts = path.split("/");
+            if (path.isEmpty() || SafeZip.isJunk(path) || parts.length <= classDepth || (top != null && !parts[0].equals(top))) {
+                continue;
+            }
+            folders.add(parts[classDepth]);
+        }
+        folders.removeAll(classes);
+        if (!folders.isEmpty()) {
+            String prefix = top == null ? "" : top + "/";
+            throw new InvalidInputException("class folder" + (folders.size() > 1 ? "s " : " ")
+                    + String.join(", ", folders.stream().map(f -> "'" + prefix + f + "/'").toList())
+                    + (folders.size() > 1 ? " hold" : " holds") + " no images (" + String.join(", ", new TreeSet<>(IMAGE_EXTENSIONS))
+                    + "); the sorted class folders give the label indices, so every class needs at least one image: add its images"
+                    + " or remove the folder");
+        }
     }
 
     public List<String> classNames() {

@@ -32,12 +32,14 @@ final class SafeZip implements Closeable {
     private final ZipFile zip;
     private final ZipLimits limits;
     private final List<ZipEntry> files;
+    private final List<String> directories;
     private long inflatedTotal;
 
-    private SafeZip(ZipFile zip, ZipLimits limits, List<ZipEntry> files) {
+    private SafeZip(ZipFile zip, ZipLimits limits, List<ZipEntry> files, List<String> directories) {
         this.zip = zip;
         this.limits = limits;
         this.files = files;
+        this.directories = directories;
     }
 
     /** Opens {@code file} and checks every entry's path and the declared sizes against {@code limits}. */
@@ -45,6 +47,7 @@ final class SafeZip implements Closeable {
         ZipFile zip = openZipFile(file);
         try {
             List<ZipEntry> files = new ArrayList<>();
+            List<String> directories = new ArrayList<>();
             Set<String> seen = new HashSet<>();
             long declaredTotal = 0;
             for (Enumeration<? extends ZipEntry> e = zip.entries(); e.hasMoreElements(); ) {
@@ -55,6 +58,7 @@ final class SafeZip implements Closeable {
                             + "' twice; re-create the archive");
                 }
                 if (entry.isDirectory()) {
+                    directories.add(entry.getName());
                     continue;
                 }
                 long size = entry.getSize();
@@ -67,7 +71,7 @@ final class SafeZip implements Closeable {
                 }
                 files.add(entry);
             }
-            return new SafeZip(zip, limits, Collections.unmodifiableList(files));
+            return new SafeZip(zip, limits, Collections.unmodifiableList(files), Collections.unmodifiableList(directories));
         } catch (RuntimeException ex) {
             zip.close();
             throw ex;
@@ -101,6 +105,11 @@ final class SafeZip implements Closeable {
     /** Regular files of the archive in archive order (directories left out, junk included). */
     List<ZipEntry> files() {
         return files;
+    }
+
+    /** Names of the archive's explicit directory entries ("cat/"), path-checked; a folder may also exist only as a file's parent. */
+    List<String> directories() {
+        return directories;
     }
 
     ZipEntry entry(String name) {

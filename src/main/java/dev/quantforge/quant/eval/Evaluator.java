@@ -1,6 +1,7 @@
 package dev.quantforge.quant.eval;
 
 import dev.quantforge.quant.data.Batch;
+import dev.quantforge.quant.data.BatchChecks;
 import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.progress.Progress;
@@ -53,7 +54,9 @@ public final class Evaluator {
         try (SampleSource.BatchIterator batches = data.batches(effectiveBatch, total)) {
             while (batches.hasNext()) {
                 Batch batch = batches.next();
+                BatchChecks.requireFiniteInputs(batch);
                 float[][] outputs = model.run(batch, binding);
+                BatchChecks.requireLabelsBelow(batch, outputs.length == 0 ? 0 : outputs[0].length);
                 float[][] referenceOutputs = referenceOrNull == null ? null : referenceOrNull.run(batch, binding);
                 for (int i = 0; i < batch.size(); i++) {
                     int predicted = argmax(outputs[i]);

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.util.Map;
 
 import dev.quantforge.quant.data.Batch;
+import dev.quantforge.quant.data.BatchChecks;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.runtime.OrtModel;
@@ -42,7 +43,9 @@ public final class ModelComparison {
         try (SampleSource.BatchIterator batches = data.batches(batch, total)) {
             while (batches.hasNext()) {
                 Batch b = batches.next();
+                BatchChecks.requireFiniteInputs(b);
                 float[][] ref = reference.run(b, binding);
+                BatchChecks.requireLabelsBelow(b, ref.length == 0 ? 0 : ref[0].length);
                 float[][] cand = candidate.run(b, binding);
                 for (int i = 0; i < b.size(); i++) {
                     int pr = Evaluator.argmax(ref[i]);
