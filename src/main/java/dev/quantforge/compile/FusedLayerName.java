@@ -13,9 +13,10 @@ import java.util.regex.Pattern;
  *   <li>{@code PWN(Clip_13)}, {@code PWN(PWN(Sigmoid_1), Mul_2)}: pointwise fusions, unwrapped;</li>
  *   <li>{@code Reformatting CopyNode for Input Tensor 0 to GlobalAveragePool_747}: a layout/type conversion
  *       TensorRT inserted; it runs no ONNX node (the name only says whose input it prepares);</li>
- *   <li>{@code (Unnamed Layer* 802) [Shuffle]}, {@code copied_squeeze_after_...},
- *       {@code unsqueeze_node_after_...}: layers the ONNX parser made (Gemm lowered to a 1x1 convolution);
- *       kept as parts here, dropped when joined with the model because no ONNX node has those names;</li>
+ *   <li>{@code (Unnamed Layer* 802) [Shuffle]} and names built on one ({@code copied_squeeze_after_(Unnamed
+ *       Layer* 803) [ElementWise]}): layers TensorRT made, dropped;</li>
+ *   <li>{@code unsqueeze_node_after_classifier.1.bias}, weight initializer names: kept as parts here, dropped
+ *       when joined with the model because no ONNX node has those names;</li>
  *   <li>{@code {ForeignNode[first...last]}}: a Myelin region, named by its first and last ONNX node;</li>
  *   <li>{@code [ONNX Layer: name]}: the {@code Metadata} field of TensorRT 8.6+ (entries separated by
  *       U+001E/U+001F), which lists every ONNX node exactly; when present it is used instead of the name.</li>
@@ -63,7 +64,7 @@ public record FusedLayerName(List<String> parts, List<Region> regions, boolean t
     }
 
     private static void collect(String part, List<String> parts, List<Region> regions) {
-        if (part.isEmpty() || part.startsWith(TENSORRT_UNNAMED)) {
+        if (part.isEmpty() || part.contains(TENSORRT_UNNAMED)) {
             return;
         }
         if (part.startsWith("PWN(") && part.endsWith(")")) {

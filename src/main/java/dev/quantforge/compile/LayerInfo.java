@@ -61,8 +61,11 @@ public record LayerInfo(String name, String layerType, List<EngineTensor> inputs
     }
 
     private EnginePrecision fromInputs() {
+        if (inputs.isEmpty()) {
+            return EnginePrecision.UNKNOWN;
+        }
         EnginePrecision widestFloat = null;
-        boolean allQuantized = !inputs.isEmpty();
+        boolean allQuantized = true;
         EnginePrecision quantized = null;
         for (EngineTensor input : inputs) {
             EnginePrecision p = input.precision();
