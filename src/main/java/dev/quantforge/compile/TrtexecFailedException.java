@@ -40,7 +40,11 @@ public class TrtexecFailedException extends RuntimeException {
     private static final Pattern NO_IMPORTER = Pattern.compile("No importer registered for op: ([A-Za-z0-9_.:]+)");
     private static final Pattern PARSING_NODE = Pattern.compile("While parsing node number \\d+ \\[([A-Za-z0-9_.:]+)");
     private static final Pattern PLUGIN_NOT_FOUND = Pattern.compile("Plugin not found|could not find plugin", Pattern.CASE_INSENSITIVE);
-    private static final Pattern NO_IMPLEMENTATION = Pattern.compile("Could not find any implementation for node ([^\\n]+?)(?:[.,] ?try increasing|\\.\\)|$)");
+    // "Could not find any implementation for node X." (TensorRT 8-10), "could not find any implementation for node X, try
+    // increasing the workspace size" (TensorRT 7)
+    private static final Pattern NO_IMPLEMENTATION = Pattern.compile(
+            "could not find any implementation for node ([^\\n]+?)(?:[.,] ?try increasing|\\.\\)|\\.?$)",
+            Pattern.CASE_INSENSITIVE | Pattern.MULTILINE);
     private static final Pattern OUT_OF_MEMORY = Pattern.compile("OutOfMemory|out of memory|CUDA_ERROR_OUT_OF_MEMORY|cudaErrorMemoryAllocation",
             Pattern.CASE_INSENSITIVE);
     private static final Pattern NO_PROFILE = Pattern.compile("dynamic or shape inputs, but no optimization profile has been defined");
