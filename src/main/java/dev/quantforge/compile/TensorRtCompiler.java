@@ -70,8 +70,9 @@ public final class TensorRtCompiler {
      * @throws dev.quantforge.quant.progress.CancelledException when the progress says stop
      */
     public CompileOutcome compile(CompileRequest request, Consumer<String> log, Progress progress) {
-        ModelSummary summary = new ModelInspector().inspect(request.onnxModel());
-        refuseWhatCannotBeBuilt(request, summary);
+        // parsed, not loaded: the model was validated at upload, and TensorRT's parser is the judge here
+        OnnxMl.ModelProto model = ModelInspector.parse(request.onnxModel());
+        refuseWhatCannotBeBuilt(request, ModelInspector.summarize(model));
         Path dir = request.outputDirectory();
         TrtexecCommand.BuildFiles files = TrtexecCommand.BuildFiles.in(dir);
         boolean cache = request.timingCacheFile() != null;
@@ -105,7 +106,6 @@ public final class TensorRtCompiler {
                 TensorRtVersion.fromOutput(build.output()).orElse(tensorrt.version()));
         List<String> warnings = new ArrayList<>();
         GpuInfo gpu = gpuOf(build.output(), warnings);
-        OnnxMl.ModelProto model = ModelInspector.parse(request.onnxModel());
         OnnxGraphIndex index = new OnnxGraphIndex(model);
         EngineLayers.Joined joined = EngineLayers.join(LayerInfoFile.read(files.layerInfo()),
                 ProfileFile.read(files.profile()), index);

@@ -137,7 +137,8 @@ public final class ModelInspector {
         }
     }
 
-    static ModelSummary summarize(OnnxMl.ModelProto model) {
+    /** The summary of an already parsed model, without ONNX Runtime's load check (the compile engine's inputs). */
+    public static ModelSummary summarize(OnnxMl.ModelProto model) {
         OnnxMl.GraphProto graph = model.getGraph();
 
         Map<String, Long> opsetImports = new LinkedHashMap<>();
