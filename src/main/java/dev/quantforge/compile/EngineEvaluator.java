@@ -5,7 +5,6 @@ import dev.quantforge.quant.data.DataFormatException;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
-import dev.quantforge.quant.eval.Evaluator;
 import dev.quantforge.quant.eval.ModelComparison;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.runtime.OrtModel;
@@ -55,7 +54,7 @@ final class EngineEvaluator {
             int batch = Math.max(batchRange[0], Math.min(request.batchSize(), batchRange[1]));
             SampleSource data = request.data();
             long total = Math.min(request.maxSamples(), data.sampleCount());
-            Scores scores = new Scores();
+            ModelComparison.Tally scores = new ModelComparison.Tally();
             int runs = 0;
             try (SampleSource.BatchIterator batches = data.batches(batch, total)) {
                 while (batches.hasNext()) {
@@ -77,7 +76,7 @@ final class EngineEvaluator {
                     Path outputFile = workDirectory.resolve("output.json");
                     Files.deleteIfExists(outputFile);
                     runs++;
-                    double done = total == 0 ? 0 : (double) scores.samples / total;
+                    double done = total == 0 ? 0 : (double) scores.samples() / total;
                     // while trtexec runs, the bar stays where the finished batches put it
                     Progress duringRun = (fraction, phase, message) -> progress.update(done, phase, message);
                     TrtexecRunner.run(TrtexecCommand.runEngine(trtexec, engine, files, runShapes, outputFile.getFileName().toString()),
@@ -86,12 +85,14 @@ final class EngineEvaluator {
                             null, "Raise the evaluation's timeoutPerRun or lower its batchSize");
                     float[][] engineRows = engineRows(TrtexecTensorFiles.readOutputs(outputFile), outputName, rows, b.size());
                     float[][] qdqRows = qdq.run(b, request.binding());
-                    scores.add(b, engineRows, qdqRows);
-                    progress.update(total == 0 ? 1.0 : (double) scores.samples / total, PHASE,
-                            scores.samples + "/" + total + " samples through the engine");
+                    scores.add(b, qdqRows, engineRows); // reference: the QDQ model; candidate: the engine
+                    progress.update(total == 0 ? 1.0 : (double) scores.samples() / total, PHASE,
+                            scores.samples() + "/" + total + " samples through the engine");
                 }
             }
-            return scores.result(data.hasLabels(), runs, batch);
+            ModelComparison.Result r = scores.result(data.hasLabels());
+            return new EngineAccuracy(r.samples(), r.top1Candidate(), r.top1Reference(), r.agreement(), r.sqnrDb(), r.cosine(),
+                    runs, batch);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the evaluation dataset or write trtexec's input files", e);
         }
@@ -153,53 +154,5 @@ final class EngineEvaluator {
             result[r] = Arrays.copyOfRange(out.values(), r * width, (r + 1) * width);
         }
         return result;
-    }
-
-    /** Running totals over the evaluated samples. */
-    private static final class Scores {
-        long samples;
-        long engineCorrect;
-        long qdqCorrect;
-        long agreeing;
-        double signal;
-        double noise;
-        double cosineSum;
-
-        void add(Batch b, float[][] engine, float[][] qdq) {
-            for (int i = 0; i < b.size(); i++) {
-                if (engine[i].length != qdq[i].length) {
-                    throw new EngineReportException("the engine's output row has " + engine[i].length
-                            + " values but the QDQ model's has " + qdq[i].length);
-                }
-                int pe = Evaluator.argmax(engine[i]);
-                int pq = Evaluator.argmax(qdq[i]);
-                agreeing += pe == pq ? 1 : 0;
-                if (b.hasLabels()) {
-                    engineCorrect += pe == b.labels()[i] ? 1 : 0;
-                    qdqCorrect += pq == b.labels()[i] ? 1 : 0;
-                }
-                double dot = 0;
-                double ne = 0;
-                double nq = 0;
-                for (int k = 0; k < engine[i].length; k++) {
-                    double e = engine[i][k];
-                    double q = qdq[i][k];
-                    signal += q * q;
-                    noise += (e - q) * (e - q);
-                    dot += e * q;
-                    ne += e * e;
-                    nq += q * q;
-                }
-                cosineSum += ne == 0 || nq == 0 ? (ne == nq ? 1 : 0) : dot / Math.sqrt(ne * nq);
-            }
-            samples += b.size();
-        }
-
-        EngineAccuracy result(boolean labels, int runs, int batch) {
-            boolean scored = labels && samples > 0;
-            return new EngineAccuracy(samples, scored ? (double) engineCorrect / samples : null,
-                    scored ? (double) qdqCorrect / samples : null, samples == 0 ? 0 : (double) agreeing / samples,
-                    ModelComparison.sqnrDb(signal, noise), samples == 0 ? 0 : cosineSum / samples, runs, batch);
-        }
     }
 }

@@ -1,6 +1,8 @@
 package dev.quantforge.compile;
 
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -12,18 +14,15 @@ import java.util.regex.Pattern;
 public enum EnginePrecision {
     INT4, INT8, FP8, FP4, FP16, BF16, FP32, INT32, INT64, UINT8, BOOL, UNKNOWN;
 
-    // Word boundaries matter: "UInt8" must not read as Int8, "BFloat16" not as Float.
-    private static final Pattern UINT8_NAME = word("uint8");
-    private static final Pattern INT8_NAME = word("int8");
-    private static final Pattern INT4_NAME = word("int4");
-    private static final Pattern FP8_NAME = word("fp8");
-    private static final Pattern FP4_NAME = word("fp4");
-    private static final Pattern BF16_NAME = Pattern.compile("\\b(bfloat16|bf16)\\b", Pattern.CASE_INSENSITIVE);
-    private static final Pattern FP16_NAME = Pattern.compile("\\b(fp16|half)\\b", Pattern.CASE_INSENSITIVE);
-    private static final Pattern FP32_NAME = Pattern.compile("\\b(fp32|float)\\b", Pattern.CASE_INSENSITIVE);
-    private static final Pattern INT32_NAME = word("int32");
-    private static final Pattern INT64_NAME = word("int64");
-    private static final Pattern BOOL_NAME = word("bool");
+    /**
+     * Type names in the order they are tried. Word boundaries matter: "UInt8" must not read as Int8, "BFloat16"
+     * not as Float; so UInt8 comes before Int8 and BF16 before FP16/FP32.
+     */
+    private static final List<Map.Entry<Pattern, EnginePrecision>> TYPE_NAMES = List.of(
+            Map.entry(word("uint8"), UINT8), Map.entry(word("int8"), INT8), Map.entry(word("int4"), INT4),
+            Map.entry(word("fp8"), FP8), Map.entry(word("fp4"), FP4), Map.entry(word("bfloat16|bf16"), BF16),
+            Map.entry(word("fp16|half"), FP16), Map.entry(word("fp32|float"), FP32), Map.entry(word("int32"), INT32),
+            Map.entry(word("int64"), INT64), Map.entry(word("bool"), BOOL));
 
     /*
      * Kernel-name markers. Integer tensor-core and IMMA kernels: "i8i8" (A and B operands int8), "i8f32"
@@ -54,38 +53,10 @@ public enum EnginePrecision {
             return UNKNOWN;
         }
         String s = formatOrType.replace('.', ' ');
-        if (UINT8_NAME.matcher(s).find()) {
-            return UINT8;
-        }
-        if (INT8_NAME.matcher(s).find()) {
-            return INT8;
-        }
-        if (INT4_NAME.matcher(s).find()) {
-            return INT4;
-        }
-        if (FP8_NAME.matcher(s).find()) {
-            return FP8;
-        }
-        if (FP4_NAME.matcher(s).find()) {
-            return FP4;
-        }
-        if (BF16_NAME.matcher(s).find()) {
-            return BF16;
-        }
-        if (FP16_NAME.matcher(s).find()) {
-            return FP16;
-        }
-        if (FP32_NAME.matcher(s).find()) {
-            return FP32;
-        }
-        if (INT32_NAME.matcher(s).find()) {
-            return INT32;
-        }
-        if (INT64_NAME.matcher(s).find()) {
-            return INT64;
-        }
-        if (BOOL_NAME.matcher(s).find()) {
-            return BOOL;
+        for (Map.Entry<Pattern, EnginePrecision> name : TYPE_NAMES) {
+            if (name.getKey().matcher(s).find()) {
+                return name.getValue();
+            }
         }
         return UNKNOWN;
     }
@@ -123,7 +94,7 @@ public enum EnginePrecision {
         };
     }
 
-    private static Pattern word(String token) {
-        return Pattern.compile("\\b" + token + "\\b", Pattern.CASE_INSENSITIVE);
+    private static Pattern word(String alternatives) {
+        return Pattern.compile("\\b(" + alternatives + ")\\b", Pattern.CASE_INSENSITIVE);
     }
 }
