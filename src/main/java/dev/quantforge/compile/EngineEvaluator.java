@@ -1,7 +1,7 @@
 package dev.quantforge.compile;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
@@ -132,7 +132,7 @@ final class EngineEvaluator {
         String tensor = binding.get(input.name());
         NdArray array = tensor == null ? null : b.tensors().get(tensor);
         if (array == null) {
-            throw new DataFormatException("no data bound to model input '" + input.name() + "'");
+            throw new InvalidInputException("no data bound to model input '" + input.name() + "'");
         }
         return array;
     }

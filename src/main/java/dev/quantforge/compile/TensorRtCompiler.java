@@ -1,8 +1,8 @@
 package dev.quantforge.compile;
 
 import ai.onnx.proto.OnnxMl;
-import dev.quantforge.quant.onnx.ModelInspector;
-import dev.quantforge.quant.onnx.ModelSummary;
+import dev.quantforge.quant.inspect.ModelInspector;
+import dev.quantforge.quant.inspect.ModelSummary;
 import dev.quantforge.quant.progress.Progress;
 
 import java.io.IOException;
@@ -71,7 +71,7 @@ public final class TensorRtCompiler {
      */
     public CompileOutcome compile(CompileRequest request, Consumer<String> log, Progress progress) {
         // parsed, not loaded: the model was validated at upload, and TensorRT's parser is the judge here
-        OnnxMl.ModelProto model = ModelInspector.parse(request.onnxModel());
+        OnnxMl.ModelProto model = Graphs.parse(request.onnxModel());
         refuseWhatCannotBeBuilt(request, ModelInspector.summarize(model));
         Path dir = request.outputDirectory();
         TrtexecCommand.BuildFiles files = TrtexecCommand.BuildFiles.in(dir);

@@ -1,6 +1,6 @@
 package dev.quantforge.compile;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.NdArray;
 import tools.jackson.databind.JsonNode;
@@ -50,7 +50,7 @@ final class TrtexecTensorFiles {
     static List<Long> writeInput(NdArray array, int from, int count, int rows, ElementType type, Path file) {
         long[] shape = array.shape();
         if (shape.length == 0) {
-            throw new DataFormatException("a dataset tensor has no sample axis");
+            throw new InvalidInputException("a dataset tensor has no sample axis");
         }
         int perSample = 1;
         for (int i = 1; i < shape.length; i++) {
@@ -58,7 +58,7 @@ final class TrtexecTensorFiles {
         }
         int size = type.byteSize();
         if (size < 1) {
-            throw new DataFormatException("string inputs cannot be written for trtexec");
+            throw new InvalidInputException("string inputs cannot be written for trtexec");
         }
         ByteBuffer out = ByteBuffer.allocate(Math.multiplyExact(Math.multiplyExact(rows, perSample), size))
                 .order(ByteOrder.LITTLE_ENDIAN);
@@ -96,7 +96,7 @@ final class TrtexecTensorFiles {
         switch (type) {
             case FLOAT32 -> out.putFloat(v);
             case FLOAT64 -> out.putDouble(v);
-            default -> throw new DataFormatException("engine inputs of type " + type.apiName() + " cannot be written yet");
+            default -> throw new InvalidInputException("engine inputs of type " + type.apiName() + " cannot be written yet");
         }
     }
 
@@ -106,7 +106,7 @@ final class TrtexecTensorFiles {
             case INT32 -> out.putInt((int) v);
             case INT8, UINT8 -> out.put((byte) v);
             case BOOL -> out.put((byte) (v != 0 ? 1 : 0));
-            default -> throw new DataFormatException("engine inputs of type " + type.apiName() + " cannot be written yet");
+            default -> throw new InvalidInputException("engine inputs of type " + type.apiName() + " cannot be written yet");
         }
     }
 

@@ -5,7 +5,7 @@ import dev.quantforge.dataset.io.Preprocessing;
 import dev.quantforge.dataset.io.ZipLimits;
 import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.data.SampleSource;
-import dev.quantforge.quant.onnx.ModelInspector;
+import dev.quantforge.quant.inspect.ModelInspector;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.testdata.Models;
 import org.junit.jupiter.api.Test;
