@@ -3,7 +3,13 @@
 # Quantforge image: one jar, both roles.
 #   api + in-process workers (default):  docker run -p 8080:8080 -v qf-data:/data quantforge
 #   remote worker (no database, no HTTP): docker run -e QF_ROLES=worker -e QF_SERVER_URL=http://api:8080 quantforge
+#   GPU worker (TensorRT): docker build --target gpu -t quantforge-gpu .
+#                          docker run --gpus all quantforge-gpu --qf.roles=worker --qf.server-url=http://api:8080
 # See docs/DEPLOY.md.
+
+# NVIDIA's TensorRT container for the gpu target (TensorRT 10.x; trtexec in /opt/tensorrt/bin). Pick the
+# release matching the GPU nodes' driver: see NVIDIA's TensorRT container release notes.
+ARG TENSORRT_IMAGE=nvcr.io/nvidia/tensorrt:25.01-py3
 
 ############################ build ############################
 FROM eclipse-temurin:17-jdk AS build
@@ -26,7 +32,41 @@ RUN --mount=type=cache,target=/root/.m2 \
     ./mvnw -B -DskipTests ${MVN_ARGS} package \
  && cp target/quantforge-*.jar /tmp/quantforge.jar
 
-############################ runtime ############################
+############################ gpu (docker build --target gpu) ############################
+# The same jar as a remote worker on NVIDIA's TensorRT container, for compile_tensorrt jobs: trtexec is on
+# PATH, the CUDA libraries come with the base image, the GPU comes from the NVIDIA container runtime
+# (docker --gpus, an nvidia.com/gpu limit). Built and run nowhere in this repository's CI (no GPU there).
+FROM ${TENSORRT_IMAGE} AS gpu
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openjdk-17-jre-headless curl ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 10001 quantforge \
+ && useradd --uid 10001 --gid 10001 --create-home --home-dir /home/quantforge \
+            --shell /usr/sbin/nologin quantforge \
+ && mkdir -p /data /app \
+ && chown 10001:10001 /data
+
+COPY --from=build --chown=0:0 /tmp/quantforge.jar /app/quantforge.jar
+
+# /opt/tensorrt/bin holds trtexec in NVIDIA's container (/usr/src/tensorrt links to /opt/tensorrt);
+# QF_TRTEXEC=/path/to/trtexec overrides the PATH lookup.
+ENV QF_DATA_DIR=/data \
+    QF_ROLES=worker \
+    PATH=/opt/tensorrt/bin:/usr/src/tensorrt/bin:${PATH} \
+    JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=60 -XX:+ExitOnOutOfMemoryError"
+
+USER 10001:10001
+WORKDIR /app
+VOLUME ["/data"]
+
+# A remote worker serves no HTTP, so there is nothing to probe; it exits (and is restarted) when the api is gone.
+HEALTHCHECK NONE
+
+# QF_ROLES=worker above; arguments go to the application (--qf.server-url=http://api:8080).
+ENTRYPOINT ["java", "-jar", "/app/quantforge.jar"]
+
+############################ runtime (the default target) ############################
 FROM eclipse-temurin:17-jre
 
 # curl: for HEALTHCHECK and the Helm worker init container (not in newer Temurin images).

@@ -45,14 +45,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-worker" (include "quantforge.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{- define "quantforge.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- define "quantforge.gpuWorkerName" -}}
+{{- printf "%s-gpu-worker" (include "quantforge.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{- define "quantforge.workerImage" -}}
-{{- $repo := .Values.worker.image.repository | default .Values.image.repository }}
-{{- $tag := .Values.worker.image.tag | default .Values.image.tag | default .Chart.AppVersion }}
-{{- printf "%s:%s" $repo $tag }}
+{{- define "quantforge.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
 
 {{/* Name of the Secret holding the database password. */}}

@@ -76,6 +76,15 @@ class ArchitectureTest {
     }
 
     @ArchTest
+    static final ArchRule compileEngineIsPlainJava = noClasses().that().resideInAPackage("dev.quantforge.compile..")
+            .should().dependOnClassesThat().resideInAnyPackage("org.springframework..", "jakarta..", "org.hibernate..",
+                    "dev.quantforge.model..", "dev.quantforge.dataset..", "dev.quantforge.storage..",
+                    "dev.quantforge.job..", "dev.quantforge.worker..", "dev.quantforge.report..",
+                    "dev.quantforge.artifact..", "dev.quantforge.platform..")
+            .because("TensorRT compilation is plain Java on top of the quant engine (Jackson only reads trtexec's JSON); "
+                    + "a job handler adapts it to jobs, reports and artifacts");
+
+    @ArchTest
     static final ArchRule datasetReadersArePlainJava = noClasses().that().resideInAPackage("dev.quantforge.dataset.io..")
             .should().dependOnClassesThat().resideInAnyPackage("org.springframework..", "jakarta.persistence..")
             .because("the dataset readers feed the engine and are tested without a server");

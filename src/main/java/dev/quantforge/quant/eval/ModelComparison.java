@@ -31,67 +31,91 @@ public final class ModelComparison {
                           int batchSize, long maxSamples, Progress progress) {
         long total = Math.min(maxSamples, data.sampleCount());
         int batch = Math.min(effective(reference, batchSize), effective(candidate, batchSize));
-        long samples = 0;
-        long correctRef = 0;
-        long correctCand = 0;
-        long agreeing = 0;
-        double signal = 0;
-        double noise = 0;
-        double cosineSum = 0;
-        double klSum = 0;
-        long elements = 0;
+        Tally tally = new Tally();
         try (SampleSource.BatchIterator batches = data.batches(batch, total)) {
             while (batches.hasNext()) {
                 Batch b = batches.next();
                 BatchChecks.requireFiniteInputs(b);
                 float[][] ref = reference.run(b, binding);
                 BatchChecks.requireLabelsBelow(b, ref.length == 0 ? 0 : ref[0].length);
-                float[][] cand = candidate.run(b, binding);
-                for (int i = 0; i < b.size(); i++) {
-                    int pr = Evaluator.argmax(ref[i]);
-                    int pc = Evaluator.argmax(cand[i]);
-                    if (pr == pc) {
-                        agreeing++;
-                    }
-                    if (b.hasLabels()) {
-                        if (pr == b.labels()[i]) {
-                            correctRef++;
-                        }
-                        if (pc == b.labels()[i]) {
-                            correctCand++;
-                        }
-                    }
-                    double dot = 0;
-                    double nr = 0;
-                    double nc = 0;
-                    for (int k = 0; k < ref[i].length; k++) {
-                        double r = ref[i][k];
-                        double c = cand[i][k];
-                        signal += r * r;
-                        noise += (r - c) * (r - c);
-                        dot += r * c;
-                        nr += r * r;
-                        nc += c * c;
-                    }
-                    cosineSum += nr == 0 || nc == 0 ? (nr == nc ? 1 : 0) : dot / Math.sqrt(nr * nc);
-                    klSum += klOfSoftmax(ref[i], cand[i]);
-                    elements += ref[i].length;
-                }
-                samples += b.size();
-                progress.update(total == 0 ? 1.0 : (double) samples / total, "evaluate", samples + "/" + total + " samples");
+                tally.add(b, ref, candidate.run(b, binding));
+                progress.update(total == 0 ? 1.0 : (double) tally.samples() / total, "evaluate", tally.samples() + "/" + total + " samples");
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the evaluation dataset", e);
         }
-        boolean labels = data.hasLabels();
-        return new Result(samples,
-                labels && samples > 0 ? (double) correctRef / samples : null,
-                labels && samples > 0 ? (double) correctCand / samples : null,
-                samples == 0 ? 0 : (double) agreeing / samples,
-                sqnrDb(signal, noise),
-                samples == 0 ? 0 : cosineSum / samples,
-                samples == 0 ? 0 : klSum / samples,
-                elements == 0 ? 0 : noise / elements);
+        return tally.result(data.hasLabels());
+    }
+
+    /**
+     * The running totals of a comparison, for callers that produce the two outputs themselves (the TensorRT
+     * engine evaluation runs its candidate in another process).
+     */
+    public static final class Tally {
+        private long samples;
+        private long correctRef;
+        private long correctCand;
+        private long agreeing;
+        private double signal;
+        private double noise;
+        private double cosineSum;
+        private double klSum;
+        private long elements;
+
+        /** Scores one batch: rows of the reference's and the candidate's first output, one per sample. */
+        public void add(Batch b, float[][] ref, float[][] cand) {
+            for (int i = 0; i < b.size(); i++) {
+                if (ref[i].length != cand[i].length) {
+                    throw new IllegalArgumentException("the candidate's output row has " + cand[i].length
+                            + " values but the reference's has " + ref[i].length);
+                }
+                int pr = Evaluator.argmax(ref[i]);
+                int pc = Evaluator.argmax(cand[i]);
+                if (pr == pc) {
+                    agreeing++;
+                }
+                if (b.hasLabels()) {
+                    if (pr == b.labels()[i]) {
+                        correctRef++;
+                    }
+                    if (pc == b.labels()[i]) {
+                        correctCand++;
+                    }
+                }
+                double dot = 0;
+                double nr = 0;
+                double nc = 0;
+                for (int k = 0; k < ref[i].length; k++) {
+                    double r = ref[i][k];
+                    double c = cand[i][k];
+                    signal += r * r;
+                    noise += (r - c) * (r - c);
+                    dot += r * c;
+                    nr += r * r;
+                    nc += c * c;
+                }
+                cosineSum += nr == 0 || nc == 0 ? (nr == nc ? 1 : 0) : dot / Math.sqrt(nr * nc);
+                klSum += klOfSoftmax(ref[i], cand[i]);
+                elements += ref[i].length;
+            }
+            samples += b.size();
+        }
+
+        public long samples() {
+            return samples;
+        }
+
+        /** @param labels whether the data has labels (top-1 is null without) */
+        public Result result(boolean labels) {
+            return new Result(samples,
+                    labels && samples > 0 ? (double) correctRef / samples : null,
+                    labels && samples > 0 ? (double) correctCand / samples : null,
+                    samples == 0 ? 0 : (double) agreeing / samples,
+                    sqnrDb(signal, noise),
+                    samples == 0 ? 0 : cosineSum / samples,
+                    samples == 0 ? 0 : klSum / samples,
+                    elements == 0 ? 0 : noise / elements);
+        }
     }
 
     /** KL(softmax(p) ‖ softmax(q)) in nats, computed stably from logits. */

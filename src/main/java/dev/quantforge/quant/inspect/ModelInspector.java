@@ -116,7 +116,7 @@ public final class ModelInspector {
         }
     }
 
-    static ModelSummary summarize(OnnxMl.ModelProto model) {
+    public static ModelSummary summarize(OnnxMl.ModelProto model) {
         OnnxMl.GraphProto graph = model.getGraph();
 
         Map<String, Long> opsetImports = new LinkedHashMap<>();
