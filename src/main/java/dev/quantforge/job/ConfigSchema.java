@@ -135,6 +135,28 @@ public final class ConfigSchema {
         return e.name().toLowerCase(java.util.Locale.ROOT);
     }
 
+    /** A list of an enum's constants, lower_snake (absent unless given). */
+    public <E extends Enum<E>> ConfigSchema enumListField(String name, Class<E> type) {
+        Set<String> names = new java.util.TreeSet<>();
+        java.util.EnumSet.allOf(type).forEach(e -> names.add(apiName(e)));
+        fields.put(name, (path, value, errors) -> {
+            if (value == null || value.isNull()) {
+                return null;
+            }
+            if (!value.isArray()) {
+                errors.add(new FieldError(path, "must be a list of " + String.join(", ", names)));
+                return null;
+            }
+            for (int i = 0; i < value.size(); i++) {
+                if (!value.get(i).isString() || !names.contains(value.get(i).stringValue())) {
+                    errors.add(new FieldError(path + "[" + i + "]", "must be one of " + String.join(", ", names) + ", got " + value.get(i)));
+                }
+            }
+            return value;
+        });
+        return this;
+    }
+
     /** A list of strings (default empty). */
     public ConfigSchema stringListField(String name) {
         fields.put(name, (path, value, errors) -> {

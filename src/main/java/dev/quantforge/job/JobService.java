@@ -121,6 +121,9 @@ public class JobService {
         JsonNode effectiveConfig = null;
         if (spec != null) {
             effectiveConfig = spec.validateConfig(body.get("config"), errors);
+            if (errors.isEmpty() && effectiveConfig instanceof tools.jackson.databind.node.ObjectNode c) {
+                spec.validateDatasets(c, datasetIds.keySet(), errors);
+            }
         }
         if (!errors.isEmpty()) {
             throw ApiException.invalid(errors);

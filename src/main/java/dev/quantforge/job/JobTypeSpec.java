@@ -24,10 +24,12 @@ import dev.quantforge.quant.inspect.ModelSummary;
  * @param config            the config's keys, types, ranges and defaults
  * @param configCheck       checks across keys that a schema cannot express (may fill derived values)
  * @param modelCheck        checks of the model itself (e.g. ops the type cannot handle)
+ * @param datasetCheck      which datasets the effective config needs beyond {@code requiredDatasets} (e.g. static
+ *                          quantization needs a calibration set, dynamic does not)
  */
 public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole> requiredDatasets, Set<DatasetRole> optionalDatasets,
                           Set<DatasetRole> labelledDatasets, boolean quantizes, ConfigSchema config, ConfigCheck configCheck,
-                          ModelCheck modelCheck) {
+                          ModelCheck modelCheck, DatasetCheck datasetCheck) {
 
     /** Something that declares a job type (a task handler). */
     public interface Declared {
@@ -37,6 +39,12 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
     @FunctionalInterface
     public interface ConfigCheck {
         void check(ObjectNode effectiveConfig, List<FieldError> errors);
+    }
+
+    @FunctionalInterface
+    public interface DatasetCheck {
+        /** @param given the dataset roles the submission names */
+        void check(ObjectNode effectiveConfig, Set<DatasetRole> given, List<FieldError> errors);
     }
 
     @FunctionalInterface
@@ -58,6 +66,10 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
         return effective;
     }
 
+    public void validateDatasets(ObjectNode effectiveConfig, Set<DatasetRole> given, List<FieldError> errors) {
+        datasetCheck.check(effectiveConfig, given, errors);
+    }
+
     public void validateModel(ModelSummary model, List<FieldError> errors) {
         modelCheck.check(model, errors);
     }
@@ -76,6 +88,7 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
         private boolean quantizes;
         private ConfigCheck configCheck = (c, e) -> { };
         private ModelCheck modelCheck = (m, e) -> { };
+        private DatasetCheck datasetCheck = (c, g, e) -> { };
 
         private Builder(String type, ConfigSchema config) {
             this.type = type;
@@ -118,9 +131,14 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
             return this;
         }
 
+        public Builder checkDatasets(DatasetCheck check) {
+            datasetCheck = check;
+            return this;
+        }
+
         public JobTypeSpec build() {
             return new JobTypeSpec(type, requirements, Set.copyOf(required), Set.copyOf(optional), Set.copyOf(labelled), quantizes, config,
-                    configCheck, modelCheck);
+                    configCheck, modelCheck, datasetCheck);
         }
     }
 

@@ -66,9 +66,8 @@ public final class QuantizationAwareTraining {
         // the PTQ start, measured with ONNX Runtime
         QdqBuild start = pipeline.build(Set.of());
         ModelComparison.Result before = pipeline.compare(start.file(), compareOn, progress.scaled(0, 0.05));
-        pipeline.log().log(String.format("PTQ start (%s calibrator): INT8 top-1 %s (FP32 %s), agreement %.4f, output SQNR %.1f dB",
-                pipeline.spec().activations().calibrator().apiName(), PostTrainingQuantization.fmt(before.top1Candidate()),
-                PostTrainingQuantization.fmt(before.top1Reference()), before.agreement(), before.sqnrDb()));
+        pipeline.log().log("PTQ start (" + pipeline.spec().activations().calibrator().apiName() + " calibrator): "
+                + PostTrainingQuantization.describe(before));
         Map<String, TensorRange> ranges = new LinkedHashMap<>();
         for (String t : start.plan().activationTensors()) {
             ranges.put(t, start.ranges().get(t).range());
@@ -106,9 +105,8 @@ public final class QuantizationAwareTraining {
         progress.update(0.86, "evaluate", "measuring the trained INT8 model with ONNX Runtime");
         QdqBuild model = pipeline.buildFrom(trained.trainedFp32(), start.plan(), trained.ranges(), "model.qat.int8.onnx");
         ModelComparison.Result after = pipeline.compare(model.file(), compareOn, progress.scaled(0.86, 0.93));
-        pipeline.log().log(String.format("after QAT: INT8 top-1 %s (PTQ start %s, FP32 %s), agreement %.4f, output SQNR %.1f dB",
-                PostTrainingQuantization.fmt(after.top1Candidate()), PostTrainingQuantization.fmt(before.top1Candidate()),
-                PostTrainingQuantization.fmt(after.top1Reference()), after.agreement(), after.sqnrDb()));
+        pipeline.log().log("after QAT (PTQ start top-1 " + PostTrainingQuantization.fmt(before.top1Candidate()) + "): "
+                + PostTrainingQuantization.describe(after));
         Map<String, Integer> ops = pipeline.runtimeOps(model.file());
         LatencyPair latency = pipeline.latency(model.file(), compareOn, progress.scaled(0.93, 1));
         return new Outcome(before, after, trained, loss, recipe, options, keepBatchNorm, seconds, model, ops, latency);

@@ -4,6 +4,7 @@ import java.util.Set;
 
 import dev.quantforge.quant.bench.BenchmarkResult;
 import dev.quantforge.quant.eval.ModelComparison;
+import dev.quantforge.quant.eval.Task;
 
 /**
  * A report's {@code metrics}: what was measured for one configuration. The component names are the
@@ -20,12 +21,16 @@ import dev.quantforge.quant.eval.ModelComparison;
  * @param fusedInt8Kernels   integer kernels in ONNX Runtime's optimized graph
  * @param trial              the search trial index (auto_quantize)
  * @param floatLayers        layers the search kept float
+ * @param task               what the outputs mean (classification, embedding, detection, generic): which metrics apply
+ * @param pooledCosine       embedding models: mean cosine of the mean-pooled embeddings to FP32's
+ * @param nearestNeighbourAgreement embedding models: fraction of samples whose nearest other sample is FP32's
  */
 public record ReportMetrics(Double top1, Double top1Fp32, Double accuracyDrop, String dropType, Double agreement, Double sqnrDb,
                             Double cosine, Double kl, Double mse, Long samples, Double latencyP50Ms, Double latencyP90Ms,
                             Double latencyP99Ms, Double latencyMeanMs, Double throughputPerSecond, Integer batchSize,
                             Double latencyFp32P50Ms, Double speedupP50, Integer fusedInt8Kernels, Long modelSizeBytes, Integer trial,
-                            Integer floatLayers, Integer qatEpochs, Double top1BeforeQat, Double agreementBeforeQat) {
+                            Integer floatLayers, Integer qatEpochs, Double top1BeforeQat, Double agreementBeforeQat, String task,
+                            Double pooledCosine, Double nearestNeighbourAgreement) {
 
     /** Metric names the results database sorts and filters on (tested to be component names). */
     public static final String TOP1 = "top1";
@@ -34,8 +39,9 @@ public record ReportMetrics(Double top1, Double top1Fp32, Double accuracyDrop, S
 
     /** The comparison these metrics were built from ({@link Builder#fullComparison}), e.g. to resume a search. */
     public ModelComparison.Result comparison() {
-        return new ModelComparison.Result(samples == null ? 0 : samples, top1Fp32, top1, orZero(agreement), orZero(sqnrDb), orZero(cosine),
-                orZero(kl), orZero(mse));
+        Task t = task == null ? Task.CLASSIFICATION : Task.valueOf(task.toUpperCase(java.util.Locale.ROOT));
+        return new ModelComparison.Result(t, samples == null ? 0 : samples, top1Fp32, top1, agreement, orZero(sqnrDb), orZero(cosine),
+                kl, orZero(mse), pooledCosine, nearestNeighbourAgreement, java.util.List.of());
     }
 
     private static double orZero(Double v) {
@@ -73,6 +79,9 @@ public record ReportMetrics(Double top1, Double top1Fp32, Double accuracyDrop, S
         private Integer qatEpochs;
         private Double top1BeforeQat;
         private Double agreementBeforeQat;
+        private String task;
+        private Double pooledCosine;
+        private Double nearestNeighbourAgreement;
 
         private Builder() {
         }
@@ -88,6 +97,9 @@ public record ReportMetrics(Double top1, Double top1Fp32, Double accuracyDrop, S
             sqnrDb = r.sqnrDb();
             cosine = r.cosine();
             samples = r.samples();
+            task = r.task().apiName();
+            pooledCosine = r.pooledCosine();
+            nearestNeighbourAgreement = r.nearestNeighbourAgreement();
             return this;
         }
 
@@ -156,7 +168,7 @@ public record ReportMetrics(Double top1, Double top1Fp32, Double accuracyDrop, S
         }
 
         /** QAT: epochs trained and the PTQ start's top-1 and agreement. */
-        public Builder qat(int epochs, Double top1Before, double agreementBefore) {
+        public Builder qat(int epochs, Double top1Before, Double agreementBefore) {
             qatEpochs = epochs;
             top1BeforeQat = top1Before;
             agreementBeforeQat = agreementBefore;
@@ -166,7 +178,8 @@ public record ReportMetrics(Double top1, Double top1Fp32, Double accuracyDrop, S
         public ReportMetrics build() {
             return new ReportMetrics(top1, top1Fp32, accuracyDrop, dropType, agreement, sqnrDb, cosine, kl, mse, samples, latencyP50Ms,
                     latencyP90Ms, latencyP99Ms, latencyMeanMs, throughputPerSecond, batchSize, latencyFp32P50Ms, speedupP50,
-                    fusedInt8Kernels, modelSizeBytes, trial, floatLayers, qatEpochs, top1BeforeQat, agreementBeforeQat);
+                    fusedInt8Kernels, modelSizeBytes, trial, floatLayers, qatEpochs, top1BeforeQat, agreementBeforeQat, task, pooledCosine,
+                    nearestNeighbourAgreement);
         }
     }
 }

@@ -5,7 +5,6 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.TensorInfo;
 import dev.quantforge.quant.runtime.OrtModel;

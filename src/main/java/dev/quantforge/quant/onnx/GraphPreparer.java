@@ -32,7 +32,7 @@ public final class GraphPreparer {
             throw new InvalidInputException("the ONNX model has no graph");
         }
         List<String> steps = new ArrayList<>();
-        OnnxMl.ModelProto current = upgradeOpset(model, steps);
+        OnnxMl.ModelProto current = upgradeOpset(model, options.minimumOpset(), steps);
 
         OnnxMl.GraphProto.Builder graph = current.getGraph().toBuilder();
         removeInitializerInputs(graph, steps);
@@ -49,21 +49,21 @@ public final class GraphPreparer {
         return prepare(model, PrepareOptions.defaults());
     }
 
-    private static OnnxMl.ModelProto upgradeOpset(OnnxMl.ModelProto model, List<String> steps) {
+    private static OnnxMl.ModelProto upgradeOpset(OnnxMl.ModelProto model, int target, List<String> steps) {
         Long opset = Graphs.defaultOpset(model);
         if (opset == null) {
             throw new InvalidInputException("the model imports no default-domain (ai.onnx) opset; "
-                    + "QDQ quantization needs ai.onnx opset " + TARGET_OPSET + " or later");
+                    + "quantization needs ai.onnx opset " + target + " or later");
         }
         OnnxMl.ModelProto current = model;
-        if (opset < TARGET_OPSET) {
-            current = OpsetConverter.convert(model, TARGET_OPSET);
+        if (opset < target) {
+            current = OpsetConverter.convert(model, target);
             Long converted = Graphs.defaultOpset(current);
-            if (converted == null || converted != TARGET_OPSET) {
-                throw new InvalidInputException("the ONNX version converter did not reach opset " + TARGET_OPSET
+            if (converted == null || converted != target) {
+                throw new InvalidInputException("the ONNX version converter did not reach opset " + target
                         + " (got " + converted + ")");
             }
-            steps.add("opset " + opset + " → " + TARGET_OPSET);
+            steps.add("opset " + opset + " → " + target);
         }
         if (current.getIrVersion() < MIN_IR_VERSION) {
             steps.add("IR version " + model.getIrVersion() + " → " + MIN_IR_VERSION);

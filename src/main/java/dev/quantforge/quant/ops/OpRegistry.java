@@ -31,16 +31,16 @@ public final class OpRegistry {
 
     static {
         OpRule.OutputChannels convChannels = (node, dims, axis) -> dims[0];
-        add(new OpRule("Conv", Role.WEIGHTED, OpRegistry::convUse, convChannels));
+        add(new OpRule("Conv", Role.WEIGHTED, OpRegistry::convUse, convChannels, false));
         add(new OpRule("ConvTranspose", Role.WEIGHTED, OpRegistry::convUse,
-                (node, dims, axis) -> dims[1] * Graphs.intAttribute(node, "group", 1)));
+                (node, dims, axis) -> dims[1] * Graphs.intAttribute(node, "group", 1), false));
         OpRule.OutputChannels matrixChannels = (node, dims, axis) -> dims.length == 2 && axis != null ? dims[axis] : -1;
-        add(new OpRule("Gemm", Role.WEIGHTED, OpRegistry::gemmUse, matrixChannels));
-        add(new OpRule("MatMul", Role.WEIGHTED, OpRegistry::matMulUse, null));
-        add(new OpRule("Add", Role.RESIDUAL_ADD, OpRegistry::residualAddUse, null));
+        add(new OpRule("Gemm", Role.WEIGHTED, OpRegistry::gemmUse, matrixChannels, true));
+        add(new OpRule("MatMul", Role.WEIGHTED, OpRegistry::matMulUse, null, Boolean.getBoolean("qf.experiment.matmulFloatOut")));
+        add(new OpRule("Add", Role.RESIDUAL_ADD, OpRegistry::residualAddUse, null, false));
         for (String op : List.of("Relu", "Clip", "MaxPool", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity")) {
             // Average pooling is not one: averaging clamped values differs from clamping the average
-            add(new OpRule(op, Role.SCALE_PASS_THROUGH, null, null));
+            add(new OpRule(op, Role.SCALE_PASS_THROUGH, null, null, false));
         }
     }
 

@@ -14,8 +14,11 @@ import dev.quantforge.quant.onnx.GraphIndex;
  * @param role           what the op is to Q/DQ placement
  * @param uses           which inputs of a node are quantized (null for roles that quantize no input of their own)
  * @param outputChannels output channels of a node given its weight's dims (for the int32 bias); null when the op has no bias
+ * @param floatOutputFuses ONNX Runtime fuses {@code DQ → op} without a Q after it into an integer kernel with a float
+ *                       output (MatMul → MatMulIntegerToFloat, Gemm → QGemm): no output Q is added unless a quantized
+ *                       node reads the output anyway (Conv needs the Q to become QLinearConv)
  */
-public record OpRule(String opType, Role role, QuantizedInputs uses, OutputChannels outputChannels) {
+public record OpRule(String opType, Role role, QuantizedInputs uses, OutputChannels outputChannels, boolean floatOutputFuses) {
 
     /** What an op is to Q/DQ placement. */
     public enum Role {

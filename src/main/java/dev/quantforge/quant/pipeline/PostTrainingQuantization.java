@@ -32,10 +32,9 @@ public final class PostTrainingQuantization {
 
     /** One calibrator's model and how it compared with FP32. */
     public record Candidate(CalibrationMethod method, QdqBuild build, ModelComparison.Result comparison) {
-        /** Top-1 when labels exist, else agreement; output SQNR breaks ties. */
+        /** The task's closeness to FP32 (top-1, agreement, pooled cosine or SQNR); output SQNR breaks ties. */
         public double score() {
-            double primary = comparison.top1Candidate() != null ? comparison.top1Candidate() : comparison.agreement();
-            return primary * 1000 + comparison.sqnrDb() / 1000;
+            return comparison.closeness() * 1000 + comparison.sqnrDb() / 1000;
         }
     }
 
@@ -45,9 +44,10 @@ public final class PostTrainingQuantization {
      * @param runtimeOps     op histogram of ONNX Runtime's optimized graph of the best model
      * @param layerSqnr      tensor → SQNR (dB) of the best model's quantized tensors against FP32
      * @param latency        FP32 and the best model, interleaved
+     * @param warnings       what the user must know (the model is slower than FP32 here, and why)
      */
     public record Outcome(List<Candidate> candidates, Candidate best, Map<String, Integer> runtimeOps, Map<String, Double> layerSqnr,
-                         LatencyPair latency) {
+                         LatencyPair latency, List<String> warnings) {
         public int fusedInt8Kernels() {
             return OrtFusionCheck.fusedInt8Count(runtimeOps);
         }
@@ -59,18 +59,20 @@ public final class PostTrainingQuantization {
      */
     public static Outcome run(QuantizationPipeline pipeline, SampleSource compareOn, Progress progress) throws IOException {
         QuantizationSpec spec = pipeline.spec();
-        List<CalibrationMethod> methods = spec.calibration().compareCalibrators() ? ALL_CALIBRATORS
-                : List.of(spec.activations().calibrator());
+        // the calibration-free modes have one model; static builds one per calibrator compared
+        List<CalibrationMethod> methods = !spec.needsCalibration() ? java.util.Collections.singletonList(null)
+                : spec.calibration().compareCalibrators() ? ALL_CALIBRATORS : List.of(spec.activations().calibrator());
         List<Candidate> candidates = new ArrayList<>();
         double span = 0.55 / methods.size();
         for (int m = 0; m < methods.size(); m++) {
             CalibrationMethod method = methods.get(m);
             Progress p = progress.scaled(m * span, (m + 1) * span);
-            p.update(0, "quantize", "quantizing with the " + method.apiName() + " calibrator");
-            QdqBuild build = pipeline.build(Set.of(), pipeline.ranges(method), method);
+            String what = method == null ? spec.mode().name().toLowerCase(java.util.Locale.ROOT) + " quantization"
+                    : "the " + method.apiName() + " calibrator";
+            p.update(0, "quantize", "quantizing with " + what);
+            QdqBuild build = method == null ? pipeline.build(Set.of()) : pipeline.build(Set.of(), pipeline.ranges(method), method);
             ModelComparison.Result cmp = pipeline.compare(build.file(), compareOn, p.scaled(0.1, 1.0));
-            pipeline.log().log(String.format("%s calibrator: INT8 top-1 %s (FP32 %s), agreement %.4f, output SQNR %.1f dB",
-                    method.apiName(), fmt(cmp.top1Candidate()), fmt(cmp.top1Reference()), cmp.agreement(), cmp.sqnrDb()));
+            pipeline.log().log((method == null ? what : method.apiName() + " calibrator") + ": " + describe(cmp));
             candidates.add(new Candidate(method, build, cmp));
         }
         Candidate best = candidates.get(0);
@@ -93,7 +95,27 @@ public final class PostTrainingQuantization {
         pipeline.log().log(String.format("latency p50: FP32 %.3f ms, INT8 %.3f ms (%.2fx), batch %d, %d thread(s)",
                 latency.fp32().latencyMs().p50(), latency.candidate().latencyMs().p50(), latency.speedupP50(),
                 latency.fp32().batchSize(), latency.fp32().threads()));
-        return new Outcome(candidates, best, ops, layerSqnr, latency);
+        List<String> warnings = SpeedDiagnosis.warnings(pipeline, best.build(), latency, ops, compareOn);
+        warnings.forEach(w -> pipeline.log().log("warning: " + w));
+        return new Outcome(candidates, best, ops, layerSqnr, latency, warnings);
+    }
+
+    /** A comparison for a log line, with the metrics of its task. */
+    public static String describe(ModelComparison.Result c) {
+        StringBuilder b = new StringBuilder();
+        if (c.top1Candidate() != null) {
+            b.append("top-1 ").append(fmt(c.top1Candidate())).append(" (FP32 ").append(fmt(c.top1Reference())).append("), ");
+        }
+        if (c.agreement() != null) {
+            b.append("agreement ").append(fmt(c.agreement())).append(", ");
+        }
+        if (c.pooledCosine() != null) {
+            b.append("pooled cosine ").append(fmt(c.pooledCosine())).append(", ");
+        }
+        if (c.nearestNeighbourAgreement() != null) {
+            b.append("nearest-neighbour agreement ").append(fmt(c.nearestNeighbourAgreement())).append(", ");
+        }
+        return b.append(String.format("output SQNR %.1f dB (%s)", c.sqnrDb(), c.task().apiName())).toString();
     }
 
     /** A metric for a log line: 4 decimals, or n/a. */

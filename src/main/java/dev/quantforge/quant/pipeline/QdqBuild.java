@@ -10,11 +10,13 @@ import dev.quantforge.quant.qdq.QdqModel;
 import dev.quantforge.quant.qdq.QdqPlan;
 
 /**
- * One configuration written as a QDQ model: which nodes stay float, the calibrator it was built with,
- * its plan, the range of every quantized tensor, the model and the file it was saved to.
+ * One configuration written as a quantized ONNX model: which nodes stay float, the mode and (static) the
+ * calibrator it was built with, its plan, the range of every quantized tensor (static), the model and the file.
+ *
+ * @param method null for the calibration-free modes
  */
-public record QdqBuild(Set<String> floatNodes, CalibrationMethod method, QdqPlan plan, Map<String, CalibrationResult> ranges,
-                       QdqModel qdq, Path file) {
+public record QdqBuild(Set<String> floatNodes, CalibrationMethod method, QuantizationSpec.Mode mode, QdqPlan plan,
+                       Map<String, CalibrationResult> ranges, QdqModel qdq, Path file) {
 
     public QdqBuild {
         floatNodes = Set.copyOf(floatNodes);

@@ -46,6 +46,7 @@ import dev.quantforge.quant.qdq.QdqWriter;
 import dev.quantforge.quant.qdq.QuantizationSettings;
 import dev.quantforge.quant.runtime.CpuFeatures;
 import dev.quantforge.quant.runtime.OrtModel;
+import dev.quantforge.quant.weights.CalibrationFreeQuantizer;
 
 /**
  * The engine's front door. One pipeline per model and {@link QuantizationSpec}: the graph is prepared
@@ -105,7 +106,7 @@ public final class QuantizationPipeline implements AutoCloseable {
     public static QuantizationPipeline prepare(OnnxMl.ModelProto original, QuantizationSpec spec, Path workDir, EngineLog log,
                                                Progress progress) throws IOException {
         progress.update(0, "prepare", "preparing the FP32 graph");
-        PreparedModel prepared = new GraphPreparer().prepare(original, new PrepareOptions(spec.foldBatchNorm()));
+        PreparedModel prepared = new GraphPreparer().prepare(original, new PrepareOptions(spec.foldBatchNorm(), spec.minimumOpset()));
         prepared.steps().forEach(step -> log.log("prepare: " + step));
         return new QuantizationPipeline(original, spec, prepared, workDir, log);
     }
@@ -242,10 +243,30 @@ public final class QuantizationPipeline implements AutoCloseable {
 
     // ---------------------------------------------------------------- configurations
 
-    /** The configuration where {@code floatNodes} (besides the config's exclusions) stay float, with the spec's calibrator. */
+    /**
+     * The configuration where {@code floatNodes} (besides the config's exclusions) stay float, in the spec's mode: static
+     * with the spec's calibrator, or calibration-free (dynamic int8, weight-only int4).
+     */
     public QdqBuild build(Set<String> floatNodes) throws IOException {
-        return build(floatNodes, ranges(spec.activations().calibrator()), spec.activations().calibrator());
+        return switch (spec.mode()) {
+            case STATIC -> build(floatNodes, ranges(spec.activations().calibrator()), spec.activations().calibrator());
+            case DYNAMIC, WEIGHT_ONLY -> buildCalibrationFree(floatNodes, spec.mode());
+        };
     }
+
+    /** A calibration-free configuration (weights quantized ahead), whatever the spec's mode: what auto_quantize tries too. */
+    public QdqBuild buildCalibrationFree(Set<String> floatNodes, QuantizationSpec.Mode mode) throws IOException {
+        QdqPlan plan = planWithFloat(floatNodes);
+        QdqModel model = switch (mode) {
+            case DYNAMIC -> CalibrationFreeQuantizer.dynamic(fp32, plan, settings.reduceRangeWeights());
+            case WEIGHT_ONLY -> CalibrationFreeQuantizer.weightOnly(fp32, plan, spec.weights().blockSize(), INT4_ACCURACY_LEVEL);
+            case STATIC -> throw new IllegalArgumentException("static quantization needs calibrated ranges");
+        };
+        return write(floatNodes, null, mode, plan, Map.of(), model);
+    }
+
+    /** MatMulNBits computes with A quantized to int8 per block where the CPU has the kernels (else it falls back to float). */
+    static final int INT4_ACCURACY_LEVEL = 4;
 
     /** A configuration from given ranges (e.g. of another calibrator, or trained by QAT). */
     public QdqBuild build(Set<String> floatNodes, Map<String, CalibrationResult> ranges, CalibrationMethod method) throws IOException {
@@ -258,7 +279,7 @@ public final class QuantizationPipeline implements AutoCloseable {
             }
             rangeMap.put(t, r.range());
         }
-        return write(floatNodes, method, plan, ranges, QdqWriter.write(fp32, plan, rangeMap, planSettings(floatNodes)));
+        return write(floatNodes, method, QuantizationSpec.Mode.STATIC, plan, ranges, QdqWriter.write(fp32, plan, rangeMap, planSettings(floatNodes)));
     }
 
     /** Writes the QDQ model of trained FP32 weights with the given plan and ranges (QAT's export). */
@@ -267,7 +288,7 @@ public final class QuantizationPipeline implements AutoCloseable {
         QdqModel qdq = QdqWriter.write(trainedFp32, plan, ranges, settings);
         Path file = workDir.resolve(fileName);
         Files.write(file, qdq.model().toByteArray());
-        return new QdqBuild(Set.of(), spec.activations().calibrator(), plan, Map.of(), qdq, file);
+        return new QdqBuild(Set.of(), spec.activations().calibrator(), QuantizationSpec.Mode.STATIC, plan, Map.of(), qdq, file);
     }
 
     /** The plan where {@code floatNodes} (besides the config's exclusions) stay float. */
@@ -284,11 +305,12 @@ public final class QuantizationPipeline implements AutoCloseable {
         return settings.withExcludes(exclude, settings.excludeOpTypes(), settings.excludePatterns());
     }
 
-    private QdqBuild write(Set<String> floatNodes, CalibrationMethod method, QdqPlan plan, Map<String, CalibrationResult> ranges,
-                           QdqModel qdq) throws IOException {
-        Path file = workDir.resolve("model." + (built++) + "." + method.apiName() + ".int8.onnx");
+    private QdqBuild write(Set<String> floatNodes, CalibrationMethod method, QuantizationSpec.Mode mode, QdqPlan plan,
+                           Map<String, CalibrationResult> ranges, QdqModel qdq) throws IOException {
+        String kind = method != null ? method.apiName() : mode.name().toLowerCase(java.util.Locale.ROOT);
+        Path file = workDir.resolve("model." + (built++) + "." + kind + (mode == QuantizationSpec.Mode.WEIGHT_ONLY ? ".int4" : ".int8") + ".onnx");
         Files.write(file, qdq.model().toByteArray());
-        return new QdqBuild(floatNodes, method, plan, ranges, qdq, file);
+        return new QdqBuild(floatNodes, method, mode, plan, ranges, qdq, file);
     }
 
     // ---------------------------------------------------------------- measurements
@@ -297,7 +319,7 @@ public final class QuantizationPipeline implements AutoCloseable {
     public ModelComparison.Result compare(Path candidate, SampleSource data, Progress progress) {
         QuantizationSpec.Evaluation ev = spec.evaluation();
         try (OrtModel int8 = OrtModel.load(candidate, 0, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
-            return new ModelComparison().compare(reference(), int8, data, binding(data), ev.batchSize(), ev.maxSamples(), progress);
+            return new ModelComparison().compare(reference(), int8, data, binding(data), ev.batchSize(), ev.maxSamples(), spec.task(), progress);
         }
     }
 

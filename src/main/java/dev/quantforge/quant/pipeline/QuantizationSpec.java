@@ -7,6 +7,7 @@ import dev.quantforge.quant.bench.BenchmarkSettings;
 import dev.quantforge.quant.calib.CalibrationMethod;
 import dev.quantforge.quant.calib.CalibrationParams;
 import dev.quantforge.quant.calib.TensorHistogram;
+import dev.quantforge.quant.eval.Task;
 import dev.quantforge.quant.qdq.QuantizationSettings;
 import dev.quantforge.quant.qdq.QuantizationSettings.ActivationType;
 
@@ -15,24 +16,32 @@ import dev.quantforge.quant.qdq.QuantizationSettings.ActivationType;
  * JSON keys of the API's {@code config}), and the one place every default lives ({@link #DEFAULTS} and
  * the nested records' {@code DEFAULTS}). The service's config schema fills its defaults from here.
  *
- * @param weights             weight quantization (always symmetric int8, max calibrator)
+ * @param mode                static (calibrated Q/DQ), dynamic or weight-only
+ * @param target              the runtime the model is for
+ * @param task                what the outputs mean (null: inferred), which picks the comparison metrics
+ * @param weights             weight quantization (symmetric int8 per channel, or int4 blocks; max calibrator)
  * @param activations         activation quantization and its calibrator
  * @param calibration         the calibration pass
  * @param exclude             nodes kept float
  * @param overrides           per-node calibrator overrides
  * @param quantizeResidualAdd quantize both inputs of Adds of two activations
+ * @param quantizeNormalizationInputs also those whose sum goes straight into Softmax or a layer normalization
  * @param foldBatchNorm       fold BatchNormalization into the preceding Conv first
  * @param evaluation          the FP32-vs-INT8 comparison
  * @param benchmark           FP32 and INT8 timed interleaved
  */
-public record QuantizationSpec(Weights weights, Activations activations, Calibration calibration, Exclusions exclude,
-                               List<NodeOverride> overrides, boolean quantizeResidualAdd, boolean foldBatchNorm,
-                               Evaluation evaluation, BenchmarkSettings benchmark) {
+public record QuantizationSpec(Mode mode, Target target, Task task, Weights weights, Activations activations, Calibration calibration,
+                               Exclusions exclude, List<NodeOverride> overrides, boolean quantizeResidualAdd,
+                               boolean quantizeNormalizationInputs, boolean foldBatchNorm, Evaluation evaluation,
+                               BenchmarkSettings benchmark) {
 
-    public static final QuantizationSpec DEFAULTS = new QuantizationSpec(Weights.DEFAULTS, Activations.DEFAULTS,
-            Calibration.DEFAULTS, Exclusions.NONE, List.of(), true, true, Evaluation.DEFAULTS, BenchmarkSettings.DEFAULTS);
+    public static final QuantizationSpec DEFAULTS = new QuantizationSpec(Mode.STATIC, Target.ONNXRUNTIME_CPU, null, Weights.DEFAULTS,
+            Activations.DEFAULTS, Calibration.DEFAULTS, Exclusions.NONE, List.of(), true, false, true, Evaluation.DEFAULTS,
+            BenchmarkSettings.DEFAULTS);
 
     public QuantizationSpec {
+        mode = mode == null ? Mode.STATIC : mode;
+        target = target == null ? Target.ONNXRUNTIME_CPU : target;
         weights = weights == null ? Weights.DEFAULTS : weights;
         activations = activations == null ? Activations.DEFAULTS : activations;
         calibration = calibration == null ? Calibration.DEFAULTS : calibration;
@@ -41,6 +50,19 @@ public record QuantizationSpec(Weights weights, Activations activations, Calibra
         evaluation = evaluation == null ? Evaluation.DEFAULTS : evaluation;
         benchmark = benchmark == null ? BenchmarkSettings.DEFAULTS : benchmark;
     }
+
+    /**
+     * How the model is quantized. {@code STATIC}: calibrated Q/DQ on weights and activations. {@code DYNAMIC}:
+     * int8 weights, activations quantized at run time (no calibration set). {@code WEIGHT_ONLY}: int4 weights in
+     * blocks, float activations (MatMulNBits; smaller, faster where memory bound).
+     */
+    public enum Mode { STATIC, DYNAMIC, WEIGHT_ONLY }
+
+    /** The runtime the model is quantized for: it picks the defaults that runtime needs (see {@link #forTarget}). */
+    public enum Target { ONNXRUNTIME_CPU, TENSORRT }
+
+    /** int8 (static, dynamic) or int4 (weight-only). */
+    public enum WeightDtype { INT8, INT4 }
 
     /** Per output channel (default) or per tensor. */
     public enum WeightGranularity { PER_CHANNEL, PER_TENSOR }
@@ -54,12 +76,19 @@ public record QuantizationSpec(Weights weights, Activations activations, Calibra
     /** uint8 asymmetric (what ONNX Runtime CPU fuses) or int8 symmetric (TensorRT). */
     public enum ActivationDtype { UINT8, INT8 }
 
-    public record Weights(WeightGranularity granularity, ReduceRange reduceRange) {
-        public static final Weights DEFAULTS = new Weights(WeightGranularity.PER_CHANNEL, ReduceRange.AUTO);
+    /** @param blockSize weights per scale along K for int4 (32, 64 or 128) */
+    public record Weights(WeightDtype dtype, WeightGranularity granularity, ReduceRange reduceRange, int blockSize) {
+        public static final Weights DEFAULTS = new Weights(WeightDtype.INT8, WeightGranularity.PER_CHANNEL, ReduceRange.AUTO, 32);
 
         public Weights {
+            dtype = dtype == null ? DEFAULTS.dtype : dtype;
             granularity = granularity == null ? DEFAULTS.granularity : granularity;
             reduceRange = reduceRange == null ? DEFAULTS.reduceRange : reduceRange;
+            blockSize = blockSize == 0 ? DEFAULTS.blockSize : blockSize;
+        }
+
+        public Weights(WeightGranularity granularity, ReduceRange reduceRange) {
+            this(WeightDtype.INT8, granularity, reduceRange, DEFAULTS.blockSize);
         }
     }
 
@@ -127,7 +156,7 @@ public record QuantizationSpec(Weights weights, Activations activations, Calibra
         boolean reduceRange = weights.reduceRange() == ReduceRange.TRUE
                 || (weights.reduceRange() == ReduceRange.AUTO && !int8 && !cpuHasVnni);
         return new QuantizationSettings(weights.granularity() == WeightGranularity.PER_CHANNEL, activationType(), quantizeResidualAdd,
-                Set.copyOf(exclude.nodes()), Set.copyOf(exclude.opTypes()), exclude.patterns(), reduceRange);
+                Set.copyOf(exclude.nodes()), Set.copyOf(exclude.opTypes()), exclude.patterns(), reduceRange, quantizeNormalizationInputs);
     }
 
     /** The calibrators' parameters for this activation scheme and percentile. */
@@ -137,27 +166,45 @@ public record QuantizationSpec(Weights weights, Activations activations, Calibra
         return base.withPercentile(activations.percentile());
     }
 
+    public QuantizationSpec withMode(Mode m) {
+        return new QuantizationSpec(m, target, task, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
+    }
+
+    public QuantizationSpec withTask(Task t) {
+        return new QuantizationSpec(mode, target, t, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
+    }
+
+    /** Whether this spec needs a calibration pass. */
+    public boolean needsCalibration() {
+        return mode == Mode.STATIC;
+    }
+
+    /** The lowest default-domain opset the mode's output ops need. */
+    public int minimumOpset() {
+        return mode == Mode.STATIC ? 13 : 11;
+    }
+
     public QuantizationSpec withWeights(Weights w) {
-        return new QuantizationSpec(w, activations, calibration, exclude, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, benchmark);
+        return new QuantizationSpec(mode, target, task, w, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
     }
 
     public QuantizationSpec withActivations(Activations a) {
-        return new QuantizationSpec(weights, a, calibration, exclude, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, benchmark);
+        return new QuantizationSpec(mode, target, task, weights, a, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
     }
 
     public QuantizationSpec withExclude(Exclusions e) {
-        return new QuantizationSpec(weights, activations, calibration, e, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, benchmark);
+        return new QuantizationSpec(mode, target, task, weights, activations, calibration, e, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
     }
 
     public QuantizationSpec withEvaluation(Evaluation e) {
-        return new QuantizationSpec(weights, activations, calibration, exclude, overrides, quantizeResidualAdd, foldBatchNorm, e, benchmark);
+        return new QuantizationSpec(mode, target, task, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, e, benchmark);
     }
 
     public QuantizationSpec withCalibration(Calibration c) {
-        return new QuantizationSpec(weights, activations, c, exclude, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, benchmark);
+        return new QuantizationSpec(mode, target, task, weights, activations, c, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
     }
 
     public QuantizationSpec withBenchmark(BenchmarkSettings b) {
-        return new QuantizationSpec(weights, activations, calibration, exclude, overrides, quantizeResidualAdd, foldBatchNorm, evaluation, b);
+        return new QuantizationSpec(mode, target, task, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, b);
     }
 }

@@ -101,13 +101,13 @@ public final class QdqPlanner {
                     current = x;
                 }
             }
-            // A quantized node whose output is not quantized yet: ONNX Runtime fuses DQ → Gemm/MatMul/Conv only
-            // with a Q after it, so quantize the output, through a clamping/value-preserving chain, with the
-            // chain end's range (its own range when there is no chain).
+            // A quantized Conv whose output is not quantized yet: ONNX Runtime fuses DQ → Conv only with a Q after
+            // it, so quantize the output, through a clamping/value-preserving chain, with the chain end's range (its
+            // own range when there is no chain). MatMul and Gemm fuse without it (see OpRule.floatOutputFuses).
             for (int i = 0; i < graph.getNodeCount(); i++) {
                 OnnxMl.NodeProto n = graph.getNode(i);
                 if (!quantizedNodeIndexes.contains(i) || !OpRegistry.hasRole(n, Role.WEIGHTED) || n.getOutputCount() != 1
-                        || tensors.containsKey(n.getOutput(0))) {
+                        || tensors.containsKey(n.getOutput(0)) || OpRegistry.of(n).map(OpRule::floatOutputFuses).orElse(false)) {
                     continue;
                 }
                 List<String> chain = new ArrayList<>();
@@ -139,9 +139,30 @@ public final class QdqPlanner {
         if (use == null) {
             return null;
         }
+        if (rule.role() == Role.RESIDUAL_ADD && !settings.quantizeNormalizationInputs()) {
+            String norm = normalizationConsumer(node, index);
+            if (norm != null) {
+                return new PlannedNode(name, node.getOpType(), use.activationInputs(), null, null, null, true, "its sum goes into " + norm
+                        + " (a transformer's residual or attention-mask Add): kept float, quantizeNormalizationInputs turns it on");
+            }
+        }
         return new PlannedNode(name, node.getOpType(), use.activationInputs(), use.weight(), use.weightAxis(), use.bias(),
                 use.notQuantizedWhy() != null, use.notQuantizedWhy());
     }
+
+    /** The op type of a consumer that normalizes the node's output (Softmax, LayerNormalization, the ReduceMean of a decomposed one), or null. */
+    private static String normalizationConsumer(OnnxMl.NodeProto node, GraphIndex index) {
+        for (int c : index.consumersOf(node.getOutput(0))) {
+            String op = index.graph.getNode(c).getOpType();
+            if (NORMALIZING_OPS.contains(op)) {
+                return op;
+            }
+        }
+        return null;
+    }
+
+    private static final Set<String> NORMALIZING_OPS = Set.of("Softmax", "LayerNormalization", "ReduceMean", "SimplifiedLayerNormalization",
+            "SkipLayerNormalization");
 
     private static String exclusion(String name, String opType, QuantizationSettings settings, List<Pattern> patterns) {
         if (settings.excludeNodes().contains(name)) {

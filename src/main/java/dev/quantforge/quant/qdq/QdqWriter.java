@@ -4,6 +4,7 @@ import dev.quantforge.quant.onnx.Graphs;
 import dev.quantforge.quant.onnx.GraphIndex;
 import ai.onnx.proto.OnnxMl;
 import dev.quantforge.quant.calib.TensorRange;
+import dev.quantforge.quant.onnx.NameAllocator;
 import dev.quantforge.quant.onnx.NodeNames;
 import dev.quantforge.quant.ops.OpRegistry;
 import dev.quantforge.quant.ops.OpRule;
@@ -65,7 +66,7 @@ public final class QdqWriter {
         for (int i = 0; i < nodeNames.size(); i++) {
             nodeByName.put(nodeNames.get(i), i);
         }
-        Names names = new Names(graph);
+        NameAllocator names = new NameAllocator(graph);
 
         // ---- activation parameters
         Map<String, Params> params = new LinkedHashMap<>();
@@ -99,15 +100,15 @@ public final class QdqWriter {
         for (Map.Entry<String, Params> e : params.entrySet()) {
             String t = e.getKey();
             Params p = e.getValue();
-            String scale = names.take(t + "_scale");
-            String zp = names.take(t + "_zero_point");
-            String q = names.take(t + "_quantized");
-            String dq = names.take(t + "_dequantized");
+            String scale = names.tensor(t + "_scale");
+            String zp = names.tensor(t + "_zero_point");
+            String q = names.tensor(t + "_quantized");
+            String dq = names.tensor(t + "_dequantized");
             newInitializers.add(Graphs.floatTensor(scale, new long[0], new float[] {p.scale()}));
             newInitializers.add(Graphs.byteTensor(zp, zpType, new long[0], new int[] {p.zeroPoint()}));
             List<OnnxMl.NodeProto> pair = List.of(
-                    node(names.takeNode(t + "_QuantizeLinear"), "QuantizeLinear", List.of(t, scale, zp), q, null),
-                    node(names.takeNode(t + "_DequantizeLinear"), "DequantizeLinear", List.of(q, scale, zp), dq, null));
+                    node(names.node(t + "_QuantizeLinear"), "QuantizeLinear", List.of(t, scale, zp), q, null),
+                    node(names.node(t + "_DequantizeLinear"), "DequantizeLinear", List.of(q, scale, zp), dq, null));
             Integer producer = index.producer.get(t);
             if (producer == null) {
                 headNodes.addAll(pair);
@@ -123,8 +124,10 @@ public final class QdqWriter {
                         || (pc != null && pc.quantized() && pc.activationInputs().contains(t));
                 if (rewire) {
                     OnnxMl.NodeProto cn = graph.getNode(c);
+                    // every position that reads it: Add(bias, MatMul_out) reads the quantized output at input 1, and a
+                    // consumer left on the float tensor would give the producer two consumers and block ORT's fusion
                     for (int pos = 0; pos < cn.getInputCount(); pos++) {
-                        if (cn.getInput(pos).equals(t) && (pos == 0 || pc != null)) {
+                        if (cn.getInput(pos).equals(t)) {
                             rewired.computeIfAbsent(c, k -> new HashMap<>()).put(pos, dq);
                         }
                     }
@@ -171,15 +174,15 @@ public final class QdqWriter {
                         double v = Math.rint(b[c] / (double) bScale[bScale.length == 1 ? 0 : c]);
                         qb[c] = (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, v));
                     }
-                    String qName = names.take(p.bias() + "_quantized");
-                    String sName = names.take(p.bias() + "_scale");
-                    String zName = names.take(p.bias() + "_zero_point");
-                    String out = names.take(p.bias() + "_dequantized");
+                    String qName = names.tensor(p.bias() + "_quantized");
+                    String sName = names.tensor(p.bias() + "_scale");
+                    String zName = names.tensor(p.bias() + "_zero_point");
+                    String out = names.tensor(p.bias() + "_dequantized");
                     long[] sDims = bScale.length == 1 ? new long[0] : new long[] {bScale.length};
                     newInitializers.add(Graphs.int32Tensor(qName, new long[] {b.length}, qb));
                     newInitializers.add(Graphs.floatTensor(sName, sDims, bScale));
                     newInitializers.add(Graphs.int32Tensor(zName, sDims, new int[bScale.length]));
-                    headNodes.add(node(names.takeNode(p.bias() + "_DequantizeLinear"), "DequantizeLinear",
+                    headNodes.add(node(names.node(p.bias() + "_DequantizeLinear"), "DequantizeLinear",
                             List.of(qName, sName, zName), out, bScale.length == 1 ? null : 0L));
                     rewired.computeIfAbsent(i, k -> new HashMap<>()).put(2, out);
                 }
@@ -266,48 +269,22 @@ public final class QdqWriter {
                                Integer axis, long[] dims, float[] scales, double amaxMax) {
     }
 
-    private static WeightQuant quantizeWeight(OnnxMl.TensorProto w, Integer axis, int qmax, Names names) {
-        float[] values = Graphs.floats(w);
+    private static WeightQuant quantizeWeight(OnnxMl.TensorProto w, Integer axis, int qmax, NameAllocator names) {
         long[] dims = w.getDimsList().stream().mapToLong(Long::longValue).toArray();
-        if (axis != null && (axis >= dims.length || dims[axis] <= 1 && dims.length == 0)) {
-            axis = null;
-        }
-        int channels = axis == null ? 1 : (int) dims[axis];
-        long inner = 1;
-        if (axis != null) {
-            for (int d = axis + 1; d < dims.length; d++) {
-                inner *= dims[d];
-            }
-        }
-        double[] amax = new double[channels];
-        for (int i = 0; i < values.length; i++) {
-            int c = axis == null ? 0 : (int) ((i / inner) % channels);
-            amax[c] = Math.max(amax[c], Math.abs(values[i]));
-        }
-        float[] scales = new float[channels];
-        double amaxMax = 0;
-        for (int c = 0; c < channels; c++) {
-            scales[c] = amax[c] > 0 ? (float) (amax[c] / qmax) : 1f;
-            amaxMax = Math.max(amaxMax, amax[c]);
-        }
-        int[] q = new int[values.length];
-        for (int i = 0; i < values.length; i++) {
-            int c = axis == null ? 0 : (int) ((i / inner) % channels);
-            q[i] = (int) Math.max(-qmax, Math.min(qmax, Math.rint(values[i] / scales[c])));
-        }
+        SymmetricWeights sw = SymmetricWeights.quantize(Graphs.floats(w), dims, axis, qmax);
         String base = w.getName();
-        String qName = names.take(base + "_quantized");
-        String sName = names.take(base + "_scale");
-        String zName = names.take(base + "_zero_point");
-        String out = names.take(base + "_dequantized");
-        long[] sDims = axis == null ? new long[0] : new long[] {channels};
+        String qName = names.tensor(base + "_quantized");
+        String sName = names.tensor(base + "_scale");
+        String zName = names.tensor(base + "_zero_point");
+        String out = names.tensor(base + "_dequantized");
+        long[] sDims = sw.axis() == null ? new long[0] : new long[] {sw.channels()};
         List<OnnxMl.TensorProto> inits = List.of(
-                Graphs.byteTensor(qName, Graphs.INT8, dims, q),
-                Graphs.floatTensor(sName, sDims, scales),
-                Graphs.byteTensor(zName, Graphs.INT8, sDims, new int[channels]));
-        OnnxMl.NodeProto dq = node(names.takeNode(base + "_DequantizeLinear"), "DequantizeLinear", List.of(qName, sName, zName), out,
-                axis == null ? null : (long) axis);
-        return new WeightQuant(inits, dq, out, axis, dims, scales, amaxMax);
+                Graphs.byteTensor(qName, Graphs.INT8, dims, sw.values()),
+                Graphs.floatTensor(sName, sDims, sw.scales()),
+                Graphs.byteTensor(zName, Graphs.INT8, sDims, new int[sw.channels()]));
+        OnnxMl.NodeProto dq = node(names.node(base + "_DequantizeLinear"), "DequantizeLinear", List.of(qName, sName, zName), out,
+                sw.axis() == null ? null : (long) sw.axis());
+        return new WeightQuant(inits, dq, out, sw.axis(), dims, sw.scales(), sw.amaxMax());
     }
 
     private static OnnxMl.NodeProto node(String name, String op, List<String> inputs, String output, Long axis) {
@@ -316,40 +293,5 @@ public final class QdqWriter {
             b.addAttribute(OnnxMl.AttributeProto.newBuilder().setName("axis").setType(OnnxMl.AttributeProto.AttributeType.INT).setI(axis));
         }
         return b.build();
-    }
-
-    /** Allocates tensor and node names not used anywhere in the graph. */
-    private static final class Names {
-        private final Set<String> tensors = new HashSet<>();
-        private final Set<String> nodes = new HashSet<>();
-
-        Names(OnnxMl.GraphProto g) {
-            g.getInitializerList().forEach(t -> tensors.add(t.getName()));
-            g.getInputList().forEach(t -> tensors.add(t.getName()));
-            g.getOutputList().forEach(t -> tensors.add(t.getName()));
-            g.getValueInfoList().forEach(t -> tensors.add(t.getName()));
-            for (OnnxMl.NodeProto n : g.getNodeList()) {
-                tensors.addAll(n.getInputList());
-                tensors.addAll(n.getOutputList());
-                nodes.add(n.getName());
-            }
-            nodes.addAll(NodeNames.of(g));
-        }
-
-        String take(String base) {
-            return unique(base, tensors);
-        }
-
-        String takeNode(String base) {
-            return unique(base, nodes);
-        }
-
-        private static String unique(String base, Set<String> used) {
-            String candidate = base;
-            for (int k = 1; !used.add(candidate); k++) {
-                candidate = base + "_" + k;
-            }
-            return candidate;
-        }
     }
 }

@@ -26,10 +26,13 @@ import java.util.regex.PatternSyntaxException;
  *                            at int16 when 255 × 127 × 2 overflows; reducing the weight range avoids it (ORT's
  *                            own {@code reduce_range}). Measured on an AVX2 host: Tribuo CNN uint8 0.979 → see tests.
  *                            Not needed for TensorRT or VNNI CPUs.
+ * @param quantizeNormalizationInputs quantize Adds whose sum goes straight into Softmax or a layer normalization (a
+ *                            transformer's residual and attention-mask Adds): off by default, since their ranges are wide
+ *                            (a -10000 mask, residual streams up to hundreds) and the normalization undoes nothing of the error
  */
 public record QuantizationSettings(boolean weightsPerChannel, ActivationType activationType, boolean quantizeResidualAdd,
                                    Set<String> excludeNodes, Set<String> excludeOpTypes, List<String> excludePatterns,
-                                   boolean reduceRangeWeights) {
+                                   boolean reduceRangeWeights, boolean quantizeNormalizationInputs) {
 
     /** Activation quantization scheme; weights are always symmetric int8. */
     public enum ActivationType {
@@ -42,7 +45,12 @@ public record QuantizationSettings(boolean weightsPerChannel, ActivationType act
     /** Without reduced-range weights. */
     public QuantizationSettings(boolean weightsPerChannel, ActivationType activationType, boolean quantizeResidualAdd,
                                 Set<String> excludeNodes, Set<String> excludeOpTypes, List<String> excludePatterns) {
-        this(weightsPerChannel, activationType, quantizeResidualAdd, excludeNodes, excludeOpTypes, excludePatterns, false);
+        this(weightsPerChannel, activationType, quantizeResidualAdd, excludeNodes, excludeOpTypes, excludePatterns, false, false);
+    }
+
+    public QuantizationSettings(boolean weightsPerChannel, ActivationType activationType, boolean quantizeResidualAdd,
+                                Set<String> excludeNodes, Set<String> excludeOpTypes, List<String> excludePatterns, boolean reduceRangeWeights) {
+        this(weightsPerChannel, activationType, quantizeResidualAdd, excludeNodes, excludeOpTypes, excludePatterns, reduceRangeWeights, false);
     }
 
     public QuantizationSettings {
@@ -63,19 +71,19 @@ public record QuantizationSettings(boolean weightsPerChannel, ActivationType act
     }
 
     public QuantizationSettings withWeightsPerChannel(boolean perChannel) {
-        return new QuantizationSettings(perChannel, activationType, quantizeResidualAdd, excludeNodes, excludeOpTypes, excludePatterns, reduceRangeWeights);
+        return new QuantizationSettings(perChannel, activationType, quantizeResidualAdd, excludeNodes, excludeOpTypes, excludePatterns, reduceRangeWeights, quantizeNormalizationInputs);
     }
 
     public QuantizationSettings withQuantizeResidualAdd(boolean quantize) {
-        return new QuantizationSettings(weightsPerChannel, activationType, quantize, excludeNodes, excludeOpTypes, excludePatterns, reduceRangeWeights);
+        return new QuantizationSettings(weightsPerChannel, activationType, quantize, excludeNodes, excludeOpTypes, excludePatterns, reduceRangeWeights, quantizeNormalizationInputs);
     }
 
     public QuantizationSettings withExcludes(Set<String> nodes, Set<String> opTypes, List<String> patterns) {
-        return new QuantizationSettings(weightsPerChannel, activationType, quantizeResidualAdd, nodes, opTypes, patterns, reduceRangeWeights);
+        return new QuantizationSettings(weightsPerChannel, activationType, quantizeResidualAdd, nodes, opTypes, patterns, reduceRangeWeights, quantizeNormalizationInputs);
     }
 
     public QuantizationSettings withReduceRangeWeights(boolean reduce) {
-        return new QuantizationSettings(weightsPerChannel, activationType, quantizeResidualAdd, excludeNodes, excludeOpTypes, excludePatterns, reduce);
+        return new QuantizationSettings(weightsPerChannel, activationType, quantizeResidualAdd, excludeNodes, excludeOpTypes, excludePatterns, reduce, quantizeNormalizationInputs);
     }
 
     /** A pattern as a regex; an invalid regex is read as a glob. */

@@ -49,6 +49,7 @@ public final class OrtModel implements AutoCloseable {
     private final OrtSession session;
     private final List<TensorInfo> inputs;
     private final List<String> outputNames;
+    private final List<TensorInfo> outputs;
     private final Long fixedBatch;
     private final int intraOpThreads;
 
@@ -61,6 +62,12 @@ public final class OrtModel implements AutoCloseable {
             inputs.add(toTensorInfo(node));
         }
         this.outputNames = new ArrayList<>(session.getOutputInfo().keySet());
+        this.outputs = new ArrayList<>();
+        for (NodeInfo node : session.getOutputInfo().values()) {
+            if (node.getInfo() instanceof ai.onnxruntime.TensorInfo) {
+                outputs.add(toTensorInfo(node));
+            }
+        }
         this.fixedBatch = findFixedBatch(inputs);
     }
 
@@ -121,6 +128,11 @@ public final class OrtModel implements AutoCloseable {
         return List.copyOf(inputs);
     }
 
+    /** The tensor outputs as ONNX Runtime sees them. */
+    public List<TensorInfo> outputs() {
+        return List.copyOf(outputs);
+    }
+
     public List<String> outputNames() {
         return List.copyOf(outputNames);
     }
@@ -175,6 +187,48 @@ public final class OrtModel implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * Runs the model on a batch and returns every tensor output as [sample][values in C order], by output name in
+     * model order (outputs that are not numeric tensors are left out).
+     */
+    public Map<String, float[][]> runAll(Batch batch, Map<String, String> binding) {
+        int chunk = batch.size();
+        if (fixedBatch != null && fixedBatch != batch.size()) {
+            if (fixedBatch <= 0 || batch.size() % fixedBatch != 0) {
+                throw new InvalidInputException("the model has a fixed batch of " + fixedBatch
+                        + "; a batch of " + batch.size() + " samples cannot be split into it");
+            }
+            chunk = Math.toIntExact(fixedBatch);
+        }
+        Map<String, float[][]> out = new LinkedHashMap<>();
+        for (int from = 0; from < batch.size(); from += chunk) {
+            Map<String, OnnxTensor> feeds = createFeeds(batch, binding, from, chunk);
+            try (OrtSession.Result result = session.run(feeds)) {
+                for (String name : outputNames) {
+                    OnnxValue v = result.get(name).orElse(null);
+                    if (!(v instanceof OnnxTensor t) || !numeric(t)) {
+                        continue;
+                    }
+                    float[][] rows = outputRows(name, t, chunk);
+                    float[][] all = out.computeIfAbsent(name, k -> new float[batch.size()][]);
+                    System.arraycopy(rows, 0, all, from, chunk);
+                }
+            } catch (OrtException e) {
+                throw new InvalidInputException("ONNX Runtime failed to run the model: " + e.getMessage(), e);
+            } finally {
+                OnnxValue.close(feeds);
+            }
+        }
+        return out;
+    }
+
+    private static boolean numeric(OnnxTensor t) {
+        return switch (t.getInfo().type) {
+            case FLOAT, DOUBLE, INT64, INT32 -> true;
+            default -> false;
+        };
     }
 
     /**
@@ -286,6 +340,16 @@ public final class OrtModel implements AutoCloseable {
             throw new InvalidInputException("the model's first output '" + outputNames.get(0) + "' is a "
                     + value.getType().name().toLowerCase() + ", not a tensor; it cannot be scored");
         }
+        return outputRows(outputNames.get(0), tensor, samples);
+    }
+
+    /** The per-sample output shape (batch axis dropped), e.g. [128, 384] for a [N, 128, 384] encoder output. */
+    public static long[] sampleShape(OnnxTensor tensor) {
+        long[] shape = tensor.getInfo().getShape();
+        return shape.length == 0 ? shape : java.util.Arrays.copyOfRange(shape, 1, shape.length);
+    }
+
+    private float[][] outputRows(String name, OnnxTensor tensor, int samples) {
         float[] flat = switch (tensor.getInfo().type) {
             case FLOAT -> copy(tensor.getFloatBuffer());
             case DOUBLE -> {
@@ -312,11 +376,11 @@ public final class OrtModel implements AutoCloseable {
                 }
                 yield f;
             }
-            default -> throw new InvalidInputException("the model's first output '" + outputNames.get(0)
+            default -> throw new InvalidInputException("the model's output '" + name
                     + "' has element type " + tensor.getInfo().type + ", which cannot be scored");
         };
         if (flat.length % samples != 0) {
-            throw new InvalidInputException("the model's first output '" + outputNames.get(0) + "' has "
+            throw new InvalidInputException("the model's output '" + name + "' has "
                     + flat.length + " values, which cannot be split into " + samples + " samples");
         }
         int width = flat.length / samples;

@@ -63,8 +63,8 @@ public final class SensitivityAnalysis {
      * @param top1     the probe's top-1 (with labels)
      * @param top1Drop only_this: FP32 top-1 minus the probe's; all_but_this: how much keeping the group float recovers
      */
-    public record LayerScore(String node, String opType, List<String> nodes, double score, Double top1, Double top1Drop, double kl,
-                             double sqnrDb, double agreement, long samples) {
+    public record LayerScore(String node, String opType, List<String> nodes, double score, Double top1, Double top1Drop, Double kl,
+                             double sqnrDb, Double agreement, Double pooledCosine, long samples) {
     }
 
     /**
@@ -97,6 +97,7 @@ public final class SensitivityAnalysis {
             baseline = hit.isPresent() ? hit.get() : measure(pipeline, Set.of(), base, compareOn, store, progress.scaled(0, 0.03));
         }
         List<LayerScore> rows = new ArrayList<>();
+        Metric[] resolved = {spec.metric()};
         for (int i = 0; i < groups.size(); i++) {
             Group g = groups.get(i);
             Progress p = progress.scaled(0.03 + 0.97 * i / groups.size(), 0.03 + 0.97 * (i + 1) / groups.size());
@@ -117,8 +118,10 @@ public final class SensitivityAnalysis {
                 r = measure(pipeline, floatNodes, probe, compareOn, store, p);
             }
             boolean single = g.nodes().size() == 1 && g.nodes().get(0).equals(g.name());
+            resolved[0] = spec.metricFor(r.task());
             rows.add(new LayerScore(g.name(), g.opType(), single ? null : g.nodes(), score(spec, r, baseline),
-                    r.top1Candidate(), top1Drop(spec.mode(), r, baseline), r.klDivergence(), r.sqnrDb(), r.agreement(), r.samples()));
+                    r.top1Candidate(), top1Drop(spec.mode(), r, baseline), r.klDivergence(), r.sqnrDb(), r.agreement(), r.pooledCosine(),
+                    r.samples()));
         }
         if (resumed > 0) {
             pipeline.log().log("resumed: " + resumed + " probes were measured by an earlier attempt and not repeated");
@@ -126,7 +129,7 @@ public final class SensitivityAnalysis {
         rows.sort(Comparator.comparingDouble(LayerScore::score).reversed());
         Double correlation = null;
         Double noise = null;
-        if (labels && spec.metric() != Metric.TOP1) {
+        if (labels && resolved[0] != Metric.TOP1) {
             double rho = spearman(rows);
             correlation = Double.isNaN(rho) ? null : rho;
         }
@@ -136,13 +139,13 @@ public final class SensitivityAnalysis {
             double floor = 0;
             for (LayerScore row : rows) {
                 long n = Math.max(1, row.samples());
-                floor = Math.max(floor, Math.sqrt(Math.max(0, 1 - row.agreement()) / n));
+                floor = Math.max(floor, Math.sqrt(Math.max(0, 1 - (row.agreement() == null ? 1 : row.agreement())) / n));
             }
             noise = floor;
         }
-        pipeline.log().log("most sensitive: " + (rows.isEmpty() ? "none" : rows.get(0).node() + " (" + SensitivitySpec.apiName(spec.metric())
+        pipeline.log().log("most sensitive: " + (rows.isEmpty() ? "none" : rows.get(0).node() + " (" + SensitivitySpec.apiName(resolved[0])
                 + " " + rows.get(0).score() + ")"));
-        return new Outcome(spec, rows, groups.size(), resumed, correlation, noise);
+        return new Outcome(new SensitivitySpec(resolved[0], spec.mode(), spec.granularity()), rows, groups.size(), resumed, correlation, noise);
     }
 
     private static ModelComparison.Result measure(QuantizationPipeline pipeline, Set<String> floatNodes, ProbeConfiguration probe,
@@ -166,21 +169,29 @@ public final class SensitivityAnalysis {
 
     /** Larger = more sensitive. all_but_this scores how much keeping the group in float helps. */
     static double score(SensitivitySpec spec, ModelComparison.Result r, ModelComparison.Result baseline) {
-        double v = damage(spec.metric(), r);
+        Metric metric = spec.metricFor(r.task());
+        double v = damage(metric, r);
         if (spec.mode() == Mode.ALL_BUT_THIS && baseline != null) {
-            return damage(spec.metric(), baseline) - v;
+            return damage(metric, baseline) - v;
         }
         return v;
     }
 
     private static double damage(Metric metric, ModelComparison.Result r) {
-        return switch (metric) {
-            case TOP1 -> r.top1Reference() - r.top1Candidate();
+        Double v = switch (metric) {
+            case TOP1 -> r.top1Candidate() == null ? null : r.top1Reference() - r.top1Candidate();
             case KL -> r.klDivergence();
             case MSE -> r.mse();
             case COSINE -> 1 - r.cosine();
             case SQNR -> -r.sqnrDb();
+            case POOLED_COSINE -> r.pooledCosine() == null ? null : 1 - r.pooledCosine();
+            case AUTO -> throw new IllegalStateException("metric resolved before scoring");
         };
+        if (v == null) {
+            throw new InvalidInputException("metric " + SensitivitySpec.apiName(metric) + " does not apply to a " + r.task().apiName()
+                    + " model: use auto, cosine, sqnr or mse" + (r.task() == dev.quantforge.quant.eval.Task.EMBEDDING ? " or pooled_cosine" : ""));
+        }
+        return v;
     }
 
     /** The identity of a probe: which nodes it quantizes. */

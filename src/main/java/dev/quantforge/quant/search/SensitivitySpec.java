@@ -9,7 +9,7 @@ package dev.quantforge.quant.search;
  */
 public record SensitivitySpec(Metric metric, Mode mode, Granularity granularity) {
 
-    public static final SensitivitySpec DEFAULTS = new SensitivitySpec(Metric.KL, Mode.ONLY_THIS, Granularity.NODE);
+    public static final SensitivitySpec DEFAULTS = new SensitivitySpec(Metric.AUTO, Mode.ONLY_THIS, Granularity.NODE);
 
     public SensitivitySpec {
         metric = metric == null ? DEFAULTS.metric : metric;
@@ -17,7 +17,23 @@ public record SensitivitySpec(Metric metric, Mode mode, Granularity granularity)
         granularity = granularity == null ? DEFAULTS.granularity : granularity;
     }
 
-    public enum Metric { TOP1, KL, MSE, COSINE, SQNR }
+    /**
+     * {@code auto}: KL for classifiers, pooled cosine for embedding models, SQNR otherwise; {@code top1} and {@code kl}
+     * apply to classifiers, {@code pooled_cosine} to embedding models.
+     */
+    public enum Metric { AUTO, TOP1, KL, MSE, COSINE, SQNR, POOLED_COSINE }
+
+    /** The metric used for a model of this task. */
+    public Metric metricFor(dev.quantforge.quant.eval.Task task) {
+        if (metric != Metric.AUTO) {
+            return metric;
+        }
+        return switch (task) {
+            case CLASSIFICATION -> Metric.KL;
+            case EMBEDDING -> Metric.POOLED_COSINE;
+            case DETECTION, GENERIC -> Metric.SQNR;
+        };
+    }
 
     public enum Mode { ONLY_THIS, ALL_BUT_THIS }
 

@@ -9,8 +9,8 @@ import java.util.UUID;
 
 import org.springframework.stereotype.Component;
 
+import dev.quantforge.job.ConfigSchema;
 import dev.quantforge.job.JobTypeSpec;
-import dev.quantforge.platform.ApiJson;
 import dev.quantforge.quant.pipeline.QuantizationPipeline;
 import dev.quantforge.quant.search.AccuracyBudgetSearch;
 import dev.quantforge.quant.search.AccuracyBudgetSearch.Trial;
@@ -31,26 +31,38 @@ public class AutoQuantizeHandler implements JobHandler {
 
     static final JobTypeSpec SPEC = JobTypeSpec.of("auto_quantize", QuantizationConfig.schema()
                     .numberField("maxAccuracyDrop", BudgetSpec.DEFAULTS.maxAccuracyDrop(), 0, 1)
+                    .numberField("maxCosineDrop", null, 0, 2)
+                    .enumListField("modes", dev.quantforge.quant.pipeline.QuantizationSpec.Mode.class)
                     .enumField("dropType", BudgetSpec.DEFAULTS.dropType(), BudgetSpec.DropType.class)
                     .intField("timeBudgetSeconds", BudgetSpec.DEFAULTS.timeBudgetSeconds(), 10, 7 * 24 * 3600)
                     .intField("maxTrials", (long) BudgetSpec.DEFAULTS.maxTrials(), 1, 10_000))
-            .needs(JobTypeSpec.DatasetRole.CALIBRATION, JobTypeSpec.DatasetRole.EVALUATION).labelled(JobTypeSpec.DatasetRole.EVALUATION)
-            .quantizes().checkConfig(QuantizationConfig::check).build();
+            .needs(JobTypeSpec.DatasetRole.EVALUATION).accepts(JobTypeSpec.DatasetRole.CALIBRATION)
+            .quantizes().checkConfig(QuantizationConfig::check).checkDatasets(QuantizationConfig::checkDatasets).build();
 
     @Override
     public JobTypeSpec spec() {
         return SPEC;
     }
 
-    record AutoQuantizeResult(double maxAccuracyDrop, BudgetSpec.DropType dropType, boolean budgetMet, String statement,
-                              String stoppedBecause, Best best, Fp32 fp32, List<UUID> paretoReportIds, int trials, int resumedTrials,
-                              List<UUID> trialReportIds) {
+    /**
+     * @param best          the answer: the fastest configuration within budget, FP32 itself ({@code precision: fp32}) when that is faster
+     * @param bestQuantized the fastest quantized configuration within budget, else the closest (the model artifact)
+     */
+    record AutoQuantizeResult(double maxAccuracyDrop, Double maxCosineDrop, BudgetSpec.DropType dropType, boolean budgetMet,
+                              String statement, String stoppedBecause, Best best, Best bestQuantized, Fp32 fp32, List<UUID> paretoReportIds,
+                              int trials, int resumedTrials, List<UUID> trialReportIds) {
     }
 
-    record Best(UUID reportId, double top1, double accuracyDrop, Results.LatencyMs latencyMs, int trial, Set<String> floatNodes) {
+    record Best(String precision, String mode, UUID reportId, Double top1, double accuracyDrop, Results.LatencyMs latencyMs,
+                double speedupP50, Integer trial, Set<String> floatNodes) {
+        static Best of(Trial t) {
+            return new Best(t.isFp32() ? "fp32" : t.mode() == dev.quantforge.quant.pipeline.QuantizationSpec.Mode.WEIGHT_ONLY ? "int4" : "int8",
+                    t.isFp32() ? null : ConfigSchema.apiName(t.mode()), t.reportId(), t.top1(), t.accuracyDrop(),
+                    Results.LatencyMs.p50(t.latencyP50Ms()), t.isFp32() ? 1.0 : t.speedupP50(), t.isFp32() ? null : t.index(), t.floatNodes());
+        }
     }
 
-    record Fp32(double top1, Results.LatencyMs latencyMs) {
+    record Fp32(Double top1, Results.LatencyMs latencyMs) {
     }
 
     @Override
@@ -62,12 +74,14 @@ public class AutoQuantizeHandler implements JobHandler {
                     exec.progress().scaled(0.15, 0.95));
             Trial best = o.best();
             Path chart = exec.workDir().resolve("pareto.svg");
-            Files.writeString(chart, SvgCharts.paretoScatter("auto_quantize: top-1 vs p50 latency (" + o.trials().size() + " trials)",
-                    o.trials().stream().map(t -> new SvgCharts.Point("trial " + t.index() + " (" + t.floatNodes().size() + " float)",
-                            t.latencyP50Ms(), t.top1(), o.pareto().contains(t), t == best)).toList()));
-            AutoQuantizeResult result = new AutoQuantizeResult(budget.maxAccuracyDrop(), budget.dropType(), o.budgetMet(), o.statement(),
-                    o.stoppedBecause(), new Best(best.reportId(), best.top1(), best.accuracyDrop(), Results.LatencyMs.p50(best.latencyP50Ms()),
-                    best.index(), best.floatNodes()), new Fp32(best.top1Fp32(), Results.LatencyMs.p50(best.fp32LatencyP50Ms())),
+            Files.writeString(chart, SvgCharts.paretoScatter("auto_quantize: " + budget.dropName() + " drop vs p50 latency ("
+                            + o.trials().size() + " trials)",
+                    o.trials().stream().map(t -> new SvgCharts.Point("trial " + t.index() + " (" + ConfigSchema.apiName(t.mode()) + ", "
+                            + t.floatNodes().size() + " float)", t.latencyP50Ms(), 1 - t.accuracyDrop(), o.pareto().contains(t),
+                            t == o.bestQuantized())).toList()));
+            AutoQuantizeResult result = new AutoQuantizeResult(budget.maxAccuracyDrop(), budget.maxCosineDrop(), budget.dropType(),
+                    o.budgetMet(), o.statement(), o.stoppedBecause(), Best.of(best), Best.of(o.bestQuantized()),
+                    new Fp32(o.trials().get(0).top1Fp32(), Results.LatencyMs.p50(best.fp32LatencyP50Ms())),
                     o.pareto().stream().map(Trial::reportId).toList(), o.trials().size(), o.resumedTrials(),
                     o.trials().stream().map(Trial::reportId).toList());
             return JobOutcome.of(result, List.of(), List.of(
@@ -90,7 +104,7 @@ public class AutoQuantizeHandler implements JobHandler {
         @Override
         public UUID save(AccuracyBudgetSearch.TrialConfiguration configuration, AccuracyBudgetSearch.MeasuredTrial t) {
             ReportMetrics metrics = ReportMetrics.builder().fullComparison(t.comparison())
-                    .accuracyDrop(t.accuracyDrop(), ApiJson.node(t.dropType()).asString())
+                    .accuracyDrop(t.accuracyDrop(), t.dropType())
                     .latency(t.latency().candidate()).versusFp32(t.latency().fp32(), t.latency().speedupP50())
                     .trial(t.index(), t.floatNodes().size()).modelSizeBytes(t.modelSizeBytes()).build();
             return reports.save(configuration, metrics, t.latency().candidate().runtime(), Results.layers(t.layers()));

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import org.springframework.stereotype.Component;
 
+import dev.quantforge.job.ConfigSchema;
 import dev.quantforge.job.JobTypeSpec;
 import dev.quantforge.quant.calib.CalibrationMethod;
 import dev.quantforge.quant.calib.CalibrationResult;
@@ -34,8 +35,8 @@ import dev.quantforge.worker.JobOutcome;
 public class PtqHandler implements JobHandler {
 
     static final JobTypeSpec SPEC = JobTypeSpec.of("ptq", QuantizationConfig.schema())
-            .needs(JobTypeSpec.DatasetRole.CALIBRATION).accepts(JobTypeSpec.DatasetRole.EVALUATION)
-            .labelled(JobTypeSpec.DatasetRole.EVALUATION).quantizes().checkConfig(QuantizationConfig::check).build();
+            .accepts(JobTypeSpec.DatasetRole.CALIBRATION, JobTypeSpec.DatasetRole.EVALUATION).quantizes()
+            .checkConfig(QuantizationConfig::check).checkDatasets(QuantizationConfig::checkDatasets).build();
 
     @Override
     public JobTypeSpec spec() {
@@ -43,23 +44,29 @@ public class PtqHandler implements JobHandler {
     }
 
     /** The job's result. */
-    record PtqResult(Side fp32, QuantizedSide quantized, int quantizedNodes, int skippedNodes, String calibrator,
+    record PtqResult(String mode, String target, String task, Side fp32, QuantizedSide quantized, int quantizedNodes, int skippedNodes,
+                     String calibrator,
                      List<CalibratorRow> calibrators, double speedupP50, int fusedInt8Kernels, Map<String, Integer> optimizedGraphOps,
-                     String activations, boolean reduceRangeWeights, long calibrationSamples, List<String> preparation) {
+                     String activations, boolean reduceRangeWeights, Long calibrationSamples, List<String> preparation,
+                     List<String> warnings) {
     }
 
     record Side(Double top1, Results.LatencyMs latencyMs) {
     }
 
-    record QuantizedSide(Double top1, Results.LatencyMs latencyMs, double agreement, double sqnrDb, double cosine, long modelSizeBytes) {
+    record QuantizedSide(Double top1, Results.LatencyMs latencyMs, Double agreement, double sqnrDb, double cosine, Double pooledCosine,
+                         Double nearestNeighbourAgreement, List<ModelComparison.OutputScore> outputs, long modelSizeBytes) {
     }
 
-    record CalibratorRow(String calibrator, Double top1, double agreement, double sqnrDb, double cosine) {
+    record CalibratorRow(String calibrator, Double top1, Double agreement, double sqnrDb, double cosine, Double pooledCosine) {
     }
 
-    /** The effective per-layer configuration (its hash groups reports): no measured values. */
-    record PtqConfiguration(String precision, String activations, String weights, boolean reduceRangeWeights, boolean quantizeResidualAdd,
-                            Map<String, LayerConfiguration> layers) {
+    /**
+     * The effective per-layer configuration (its hash groups reports): no measured values. {@code mode} and {@code target}
+     * are absent for static ONNX Runtime quantization, so such configurations keep the hash they always had.
+     */
+    record PtqConfiguration(String precision, String mode, String target, String activations, String weights, boolean reduceRangeWeights,
+                            boolean quantizeResidualAdd, Map<String, LayerConfiguration> layers) {
     }
 
     /** @param activationCalibrators per activation input: the calibrator of its range ("auto" when auto picked it) */
@@ -76,9 +83,12 @@ public class PtqHandler implements JobHandler {
                     + plan.activationTensors().size() + " activation tensors calibrated, activations "
                     + p.settings().activationType() + ", weights " + (p.settings().weightsPerChannel() ? "per channel" : "per tensor")
                     + (p.settings().reduceRangeWeights() ? " (7-bit, reduce range)" : ""));
-            Path histogramsFile = exec.workDir().resolve("histograms.bin");
-            try (OutputStream out = Files.newOutputStream(histogramsFile)) {
-                p.histograms().write(out);
+            Path histogramsFile = null;
+            if (p.spec().needsCalibration()) {
+                histogramsFile = exec.workDir().resolve("histograms.bin");
+                try (OutputStream out = Files.newOutputStream(histogramsFile)) {
+                    p.histograms().write(out);
+                }
             }
             if (exec.dataset(JobTypeSpec.DatasetRole.EVALUATION).isEmpty()) {
                 exec.log("no evaluation dataset: FP32 and INT8 are compared on the calibration data (agreement and SQNR, no top-1)");
@@ -109,18 +119,27 @@ public class PtqHandler implements JobHandler {
             }
             reports.add(JobOutcome.ReportDraft.of(configuration(p, c.build()), m.build(), runtime,
                     Results.layers(c.build(), c == best ? o.layerSqnr() : Map.of()), c == best ? "reportId" : null));
-            rows.add(new CalibratorRow(c.method().apiName(), cmp.top1Candidate(), cmp.agreement(), cmp.sqnrDb(), cmp.cosine()));
+            rows.add(new CalibratorRow(c.method() == null ? null : c.method().apiName(), cmp.top1Candidate(), cmp.agreement(), cmp.sqnrDb(),
+                    cmp.cosine(), cmp.pooledCosine()));
         }
         QdqPlan plan = p.plan();
-        PtqResult result = new PtqResult(new Side(bestCmp.top1Reference(), Results.LatencyMs.of(o.latency().fp32())),
+        QuantizationSpec spec = p.spec();
+        PtqResult result = new PtqResult(ConfigSchema.apiName(spec.mode()), ConfigSchema.apiName(spec.target()), bestCmp.task().apiName(),
+                new Side(bestCmp.top1Reference(), Results.LatencyMs.of(o.latency().fp32())),
                 new QuantizedSide(bestCmp.top1Candidate(), Results.LatencyMs.of(o.latency().candidate()), bestCmp.agreement(),
-                        bestCmp.sqnrDb(), bestCmp.cosine(), Files.size(best.build().file())),
-                plan.quantizedNodes().size(), plan.nodes().size() - plan.quantizedNodes().size(), best.method().apiName(), rows,
+                        bestCmp.sqnrDb(), bestCmp.cosine(), bestCmp.pooledCosine(), bestCmp.nearestNeighbourAgreement(), bestCmp.outputs(),
+                        Files.size(best.build().file())),
+                plan.quantizedNodes().size(), plan.nodes().size() - plan.quantizedNodes().size(), best.method() == null ? null : best.method().apiName(), rows,
                 o.latency().speedupP50(), o.fusedInt8Kernels(), o.runtimeOps(), Configurations.activations(p),
-                p.settings().reduceRangeWeights(), p.histograms().samples(), p.prepared().steps());
-        return JobOutcome.of(result, reports, List.of(
-                new JobOutcome.ArtifactDraft("quantized_model", "model.int8.onnx", best.build().file(), "quantizedModelArtifactId"),
-                new JobOutcome.ArtifactDraft("histograms", "histograms.bin", histogramsFile, "histogramsArtifactId")));
+                p.settings().reduceRangeWeights(), spec.needsCalibration() ? p.histograms().samples() : null, p.prepared().steps(),
+                o.warnings());
+        List<JobOutcome.ArtifactDraft> artifacts = new java.util.ArrayList<>();
+        artifacts.add(new JobOutcome.ArtifactDraft("quantized_model", best.build().mode() == QuantizationSpec.Mode.WEIGHT_ONLY
+                ? "model.int4.onnx" : "model.int8.onnx", best.build().file(), "quantizedModelArtifactId"));
+        if (histogramsFile != null) {
+            artifacts.add(new JobOutcome.ArtifactDraft("histograms", "histograms.bin", histogramsFile, "histogramsArtifactId"));
+        }
+        return JobOutcome.of(result, reports, artifacts);
     }
 
     /** The effective per-layer configuration of a built model (what its configHash is computed from). */
@@ -136,7 +155,12 @@ public class PtqHandler implements JobHandler {
             }
             layers.put(n.name(), new LayerConfiguration(n.quantized(), calibrators));
         }
-        return new PtqConfiguration("int8", Configurations.activations(p), Configurations.weights(p), p.settings().reduceRangeWeights(),
-                p.settings().quantizeResidualAdd(), layers);
+        QuantizationSpec spec = p.spec();
+        return new PtqConfiguration(spec.mode() == QuantizationSpec.Mode.WEIGHT_ONLY ? "int4" : "int8",
+                spec.mode() == QuantizationSpec.Mode.STATIC ? null : ConfigSchema.apiName(spec.mode()),
+                spec.target() == QuantizationSpec.Target.ONNXRUNTIME_CPU ? null : ConfigSchema.apiName(spec.target()),
+                spec.mode() == QuantizationSpec.Mode.STATIC ? Configurations.activations(p) : "float",
+                spec.mode() == QuantizationSpec.Mode.WEIGHT_ONLY ? "block" + spec.weights().blockSize() : Configurations.weights(p),
+                p.settings().reduceRangeWeights(), p.settings().quantizeResidualAdd(), layers);
     }
 }

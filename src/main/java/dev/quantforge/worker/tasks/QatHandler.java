@@ -39,7 +39,7 @@ public class QatHandler implements JobHandler {
 
     static final JobTypeSpec SPEC = JobTypeSpec.of("qat", QatConfig.schema())
             .requires("onnxruntime", "qat").needs(DatasetRole.TRAINING).accepts(DatasetRole.CALIBRATION, DatasetRole.EVALUATION)
-            .labelled(DatasetRole.EVALUATION).quantizes().checkConfig(QatConfig::check).checkModel(QatConfig::checkModel).build();
+            .quantizes().checkConfig(QatConfig::check).checkModel(QatConfig::checkModel).build();
 
     @Override
     public JobTypeSpec spec() {
@@ -51,7 +51,7 @@ public class QatHandler implements JobHandler {
                          double trainingSeconds, double speedupP50, int quantizedNodes) {
     }
 
-    record Side(Double top1, double agreement, double sqnrDb, double cosine, double kl, long samples, String measuredWith,
+    record Side(Double top1, Double agreement, double sqnrDb, double cosine, Double kl, long samples, String measuredWith,
                 Results.LatencyMs latencyMs) {
         static Side of(ModelComparison.Result r, BenchmarkResult latency) {
             return new Side(r.top1Candidate(), r.agreement(), r.sqnrDb(), r.cosine(), r.klDivergence(), r.samples(), "onnxruntime",

@@ -20,6 +20,7 @@ import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.bench.BenchmarkSettings;
 import dev.quantforge.quant.calib.CalibrationMethod;
 import dev.quantforge.quant.calib.HistogramSet;
+import dev.quantforge.quant.eval.Task;
 import dev.quantforge.quant.pipeline.QuantizationPipeline;
 import dev.quantforge.quant.pipeline.QuantizationSpec;
 import dev.quantforge.quant.progress.Progress;
@@ -42,17 +43,32 @@ final class QuantizationConfig {
             .intField("batchSize", (long) BenchmarkSettings.DEFAULTS.batchSize(), 1, 4096)
             .intField("threads", (long) BenchmarkSettings.DEFAULTS.threads(), 1, 256);
 
+    /** The key of the quantization mode: {@code mode}, except where a job type's own {@code mode} came first. */
+    static final String MODE = "mode";
+    /** sensitivity's {@code mode} is its probe mode (only_this / all_but_this); its quantization mode is this key. */
+    static final String SENSITIVITY_MODE = "quantizationMode";
+
     /** The ptq config keys; the other quantizing types embed them and add their own. */
     static ConfigSchema schema() {
+        return schema(MODE);
+    }
+
+    static ConfigSchema schema(String modeKey) {
         QuantizationSpec d = QuantizationSpec.DEFAULTS;
         return ConfigSchema.object()
+                .enumField(modeKey, d.mode(), QuantizationSpec.Mode.class)
+                .enumField("target", d.target(), QuantizationSpec.Target.class)
+                .enumField("task", null, Task.class)
                 .section("weights", s -> s
-                        .enumField("dtype", "int8", Set.of("int8"))
+                        // derived from the mode when absent: int4 for weight_only, else int8
+                        .enumField("dtype", null, QuantizationSpec.WeightDtype.class)
                         .enumField("granularity", d.weights().granularity(), QuantizationSpec.WeightGranularity.class)
                         .enumField("calibrator", "max", Set.of("max"))
-                        .enumField("reduceRange", d.weights().reduceRange(), QuantizationSpec.ReduceRange.class))
+                        .enumField("reduceRange", d.weights().reduceRange(), QuantizationSpec.ReduceRange.class)
+                        .intField("blockSize", (long) d.weights().blockSize(), 16, 256))
                 .section("activations", s -> s
-                        .enumField("dtype", d.activations().dtype(), QuantizationSpec.ActivationDtype.class)
+                        // derived from the target when absent: uint8 for onnxruntime_cpu, int8 (symmetric) for tensorrt
+                        .enumField("dtype", null, QuantizationSpec.ActivationDtype.class)
                         .boolField("symmetric", null)
                         .enumField("granularity", "per_tensor", Set.of("per_tensor"))
                         .enumField("calibrator", d.activations().calibrator(), CalibrationMethod.class)
@@ -69,15 +85,42 @@ final class QuantizationConfig {
                         .section("activations", a -> a.enumField("calibrator", null, CalibrationMethod.class)
                                 .numberField("percentile", null, 50, 100)))
                 .boolField("quantizeResidualAdd", d.quantizeResidualAdd())
+                .boolField("quantizeNormalizationInputs", d.quantizeNormalizationInputs())
                 .boolField("foldBatchNorm", d.foldBatchNorm())
                 .section("evaluation", s -> s.intField("maxSamples", d.evaluation().maxSamples(), 1, Integer.MAX_VALUE)
                         .intField("batchSize", (long) d.evaluation().batchSize(), 1, 4096))
                 .section("benchmark", BENCHMARK_SECTION);
     }
 
-    /** Checks across the keys that the schema cannot express; fills the derived {@code activations.symmetric}. */
+    /**
+     * Checks across the keys that the schema cannot express; fills the derived {@code weights.dtype} (from the mode),
+     * {@code activations.dtype} (from the target) and {@code activations.symmetric}.
+     */
     static void check(ObjectNode c, List<FieldError> errors) {
+        check(c, MODE, errors);
+    }
+
+    static void check(ObjectNode c, String modeKey, List<FieldError> errors) {
+        String mode = c.path(modeKey).asString("static");
+        JsonNode weights = c.path("weights");
+        if (weights.isObject()) {
+            String expected = "weight_only".equals(mode) ? "int4" : "int8";
+            JsonNode dtype = weights.get("dtype");
+            if (dtype == null) {
+                ((ObjectNode) weights).put("dtype", expected);
+            } else if (!dtype.asString().equals(expected)) {
+                errors.add(new FieldError("config.weights.dtype", "mode " + mode + " quantizes weights to " + expected + ", got "
+                        + dtype.asString() + (expected.equals("int8") ? "; int4 weights are mode weight_only" : "")));
+            }
+            int block = weights.path("blockSize").asInt(32);
+            if (Integer.bitCount(block) != 1) {
+                errors.add(new FieldError("config.weights.blockSize", "must be a power of two (16, 32, 64, 128 or 256), got " + block));
+            }
+        }
         JsonNode act = c.path("activations");
+        if (act.isObject() && act.get("dtype") == null) {
+            ((ObjectNode) act).put("dtype", "tensorrt".equals(c.path("target").asString()) ? "int8" : "uint8");
+        }
         if (act.isObject()) {
             boolean int8 = "int8".equals(act.path("dtype").asString());
             JsonNode sym = act.get("symmetric");
@@ -117,9 +160,40 @@ final class QuantizationConfig {
         }
     }
 
+    /**
+     * Static quantization calibrates (a calibration set, or the histograms of an earlier job); every mode compares the
+     * quantized model with FP32 on some data: the evaluation set, else the calibration set.
+     */
+    static void checkDatasets(ObjectNode c, Set<DatasetRole> given, List<FieldError> errors) {
+        checkDatasets(c, MODE, given, errors);
+    }
+
+    static void checkDatasets(ObjectNode c, String modeKey, Set<DatasetRole> given, List<FieldError> errors) {
+        boolean statik = "static".equals(c.path(modeKey).asString("static"));
+        if (statik && !given.contains(DatasetRole.CALIBRATION) && !given.contains(DatasetRole.TRAINING)) {
+            errors.add(new FieldError(DatasetRole.CALIBRATION.field(), "is required for mode static (calibrated activation ranges);"
+                    + " mode dynamic or weight_only needs no calibration set"));
+        }
+        if (!statik && given.stream().noneMatch(r -> r != DatasetRole.TRAINING)) {
+            errors.add(new FieldError(DatasetRole.EVALUATION.field(), "is required for mode " + c.path(modeKey).asString()
+                    + ": the quantized model is compared with FP32 on it (no calibration set needed)"));
+        }
+    }
+
     /** The engine's spec of a validated config. */
     static QuantizationSpec spec(JsonNode config) {
-        return dev.quantforge.platform.ApiJson.bind(config, QuantizationSpec.class);
+        return spec(config, MODE);
+    }
+
+    /** The spec of a config whose quantization mode is under {@code modeKey}. */
+    static QuantizationSpec spec(JsonNode config, String modeKey) {
+        if (MODE.equals(modeKey)) {
+            return dev.quantforge.platform.ApiJson.bind(config, QuantizationSpec.class);
+        }
+        ObjectNode copy = (ObjectNode) config.deepCopy();
+        copy.set(MODE, config.get(modeKey));
+        copy.remove(modeKey);
+        return dev.quantforge.platform.ApiJson.bind(copy, QuantizationSpec.class);
     }
 
     /** The job whose histograms the config reuses ({@code calibration.fromJobId}). */
@@ -137,7 +211,9 @@ final class QuantizationConfig {
         QuantizationPipeline p = QuantizationPipeline.prepare(exec.modelFile(), spec, exec.workDir(), exec::log, progress.scaled(0, 0.05));
         try {
             Progress calibration = progress.scaled(0.05, 1);
-            if (histogramsFrom.isPresent()) {
+            if (!spec.needsCalibration()) {
+                exec.log("mode " + spec.mode().name().toLowerCase(java.util.Locale.ROOT) + ": weights quantized ahead, no calibration pass");
+            } else if (histogramsFrom.isPresent()) {
                 UUID from = histogramsFrom.get();
                 Path file = exec.artifactOf(from, "histograms").orElseThrow(() -> new InvalidInputException(
                         "calibration.fromJobId: job " + from + " has no histograms artifact; give a ptq job that calibrated this model"));

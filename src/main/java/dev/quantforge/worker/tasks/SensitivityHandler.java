@@ -27,12 +27,13 @@ import dev.quantforge.worker.JobOutcome;
 @Component
 public class SensitivityHandler implements JobHandler {
 
-    static final JobTypeSpec SPEC = JobTypeSpec.of("sensitivity", QuantizationConfig.schema()
+    static final JobTypeSpec SPEC = JobTypeSpec.of("sensitivity", QuantizationConfig.schema(QuantizationConfig.SENSITIVITY_MODE)
                     .enumField("metric", SensitivitySpec.DEFAULTS.metric(), SensitivitySpec.Metric.class)
                     .enumField("mode", SensitivitySpec.DEFAULTS.mode(), SensitivitySpec.Mode.class)
                     .enumField("granularity", SensitivitySpec.DEFAULTS.granularity(), SensitivitySpec.Granularity.class))
-            .needs(JobTypeSpec.DatasetRole.CALIBRATION).accepts(JobTypeSpec.DatasetRole.EVALUATION).quantizes()
-            .checkConfig(QuantizationConfig::check).build();
+            .accepts(JobTypeSpec.DatasetRole.CALIBRATION, JobTypeSpec.DatasetRole.EVALUATION).quantizes()
+            .checkConfig((c, e) -> QuantizationConfig.check(c, QuantizationConfig.SENSITIVITY_MODE, e))
+            .checkDatasets((c, g, e) -> QuantizationConfig.checkDatasets(c, QuantizationConfig.SENSITIVITY_MODE, g, e)).build();
 
     @Override
     public JobTypeSpec spec() {
@@ -47,18 +48,19 @@ public class SensitivityHandler implements JobHandler {
     @Override
     public JobOutcome run(JobExecution exec) throws Exception {
         SensitivitySpec spec = exec.config(SensitivitySpec.class);
-        try (QuantizationPipeline p = QuantizationConfig.open(exec, QuantizationConfig.spec(exec.config()),
+        try (QuantizationPipeline p = QuantizationConfig.open(exec, QuantizationConfig.spec(exec.config(), QuantizationConfig.SENSITIVITY_MODE),
                 QuantizationConfig.histogramsFrom(exec.config()), exec.progress().scaled(0.01, 0.2))) {
             StoredReports reports = new StoredReports(exec);
             SensitivityAnalysis.Outcome o = SensitivityAnalysis.run(p, spec, QuantizationConfig.compareOn(exec).open(), new Probes(reports),
                     exec.progress().scaled(0.2, 0.95));
             List<UUID> reportIds = reports.ids();
             Path chart = exec.workDir().resolve("sensitivity.svg");
-            Files.writeString(chart, SvgCharts.rankedBars("Sensitivity (" + SensitivitySpec.apiName(spec.metric()) + ", "
+            SensitivitySpec used = o.spec();
+            Files.writeString(chart, SvgCharts.rankedBars("Sensitivity (" + SensitivitySpec.apiName(used.metric()) + ", "
                             + SensitivitySpec.apiName(spec.mode()).replace('_', ' ') + ")",
                     o.layers().stream().map(SensitivityAnalysis.LayerScore::node).toList(),
                     o.layers().stream().map(SensitivityAnalysis.LayerScore::score).toList()));
-            return JobOutcome.of(new SensitivityResult(spec.metric(), spec.mode(), spec.granularity(), o.layers(), reportIds, o.probes(),
+            return JobOutcome.of(new SensitivityResult(used.metric(), used.mode(), used.granularity(), o.layers(), reportIds, o.probes(),
                             o.resumedProbes(), o.rankCorrelationWithTop1(), o.top1NoiseFloor()), List.of(),
                     List.of(new JobOutcome.ArtifactDraft("profile", "sensitivity.svg", chart, "chartArtifactId")));
         }

@@ -53,11 +53,20 @@ class AutoQuantizeJobTest extends ServiceTest {
         assertThat(res.path("trials").asInt()).isBetween(1, 6);
         assertThat(res.path("trialReportIds").size()).isEqualTo(res.path("trials").asInt());
         double fp32 = res.path("fp32").path("top1").asDouble();
-        double bestTop1 = res.path("best").path("top1").asDouble();
+        JsonNode quantized = res.path("bestQuantized");
+        double bestTop1 = quantized.path("top1").asDouble();
         assertThat(res.path("budgetMet").asBoolean()).as(res.toString()).isTrue();
         assertThat(res.path("statement").asString()).startsWith("budget met");
         assertThat(fp32 - bestTop1).isLessThanOrEqualTo(0.02 + 1e-9);
-        assertThat(res.path("best").path("accuracyDrop").asDouble()).isCloseTo(fp32 - bestTop1, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(quantized.path("accuracyDrop").asDouble()).isCloseTo(fp32 - bestTop1, org.assertj.core.data.Offset.offset(1e-9));
+        // the answer is the fastest within budget, FP32 included: FP32 only when the quantized model is slower here
+        if (res.path("best").path("precision").asString().equals("fp32")) {
+            assertThat(quantized.path("speedupP50").asDouble()).isLessThan(1.0);
+            assertThat(res.path("statement").asString()).contains("slower than FP32");
+        } else {
+            assertThat(res.path("best").path("reportId").asString()).isEqualTo(quantized.path("reportId").asString());
+            assertThat(quantized.path("speedupP50").asDouble()).isGreaterThanOrEqualTo(1.0);
+        }
 
         // the best configuration's model, re-evaluated on its own, gives the same accuracy
         byte[] best = api().getBytes("/api/v1/artifacts/" + res.path("quantizedModelArtifactId").asString() + "/content");
@@ -95,9 +104,9 @@ class AutoQuantizeJobTest extends ServiceTest {
 
         // compare the all-quantized trial with the chosen one
         String first = res.path("trialReportIds").get(0).asString();
-        JsonNode cmp = api().get("/api/v1/reports/compare?ids=" + first + "," + res.path("best").path("reportId").asString()).json();
+        JsonNode cmp = api().get("/api/v1/reports/compare?ids=" + first + "," + quantized.path("reportId").asString()).json();
         assertThat(cmp.path("metrics").path("top1").path("deltas").size()).isEqualTo(2);
-        assertThat(cmp.path("layerDifferences").size()).isEqualTo(res.path("best").path("floatNodes").size());
+        assertThat(cmp.path("layerDifferences").size()).isEqualTo(quantized.path("floatNodes").size());
         assertThat(api().get("/api/v1/reports/compare?ids=" + first).status()).isEqualTo(400);
     }
 
@@ -118,8 +127,9 @@ class AutoQuantizeJobTest extends ServiceTest {
         double closest = Math.min(api().get("/api/v1/reports/" + res.path("trialReportIds").get(0).asString()).json()
                         .path("metrics").path("accuracyDrop").asDouble(),
                 api().get("/api/v1/reports/" + res.path("trialReportIds").get(1).asString()).json().path("metrics").path("accuracyDrop").asDouble());
-        assertThat(res.path("best").path("accuracyDrop").asDouble()).as("the closest trial is returned").isEqualTo(closest);
+        assertThat(res.path("bestQuantized").path("accuracyDrop").asDouble()).as("the closest trial is returned").isEqualTo(closest);
         assertThat(closest).isPositive();
+        assertThat(res.path("best").path("precision").asString()).as("nothing quantized is within budget: keep FP32").isEqualTo("fp32");
     }
 
     @Test
