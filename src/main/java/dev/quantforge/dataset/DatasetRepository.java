@@ -9,4 +9,6 @@ public interface DatasetRepository extends JpaRepository<DatasetEntity, UUID> {
     Optional<DatasetEntity> findByDedupeKey(String dedupeKey);
 
     boolean existsBySha256(String sha256);
+
+    boolean existsByTokenizerSha256(String tokenizerSha256);
 }
