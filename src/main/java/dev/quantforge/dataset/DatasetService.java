@@ -197,40 +197,30 @@ public class DatasetService {
     }
 
     private TextOptions parseTextOptions(String textJson) {
-        if (textJson == null || textJson.isBlank()) {
-            return TextOptions.DEFAULT;
-        }
-        Map<String, Object> map;
-        try {
-            map = json.readValue(textJson, new TypeReference<Map<String, Object>>() { });
-        } catch (RuntimeException e) {
-            throw ApiException.invalid(List.of(new ApiException.FieldError("text",
-                    "must be a JSON object such as {\"maxLength\":128}: " + e.getMessage())));
-        }
-        try {
-            return TextOptions.fromMap(map);
-        } catch (DataFormatException e) {
-            throw ApiException.invalid(List.of(new ApiException.FieldError("text", e.getMessage())));
-        }
+        TextOptions options = parseJsonPart("text", textJson, "{\"maxLength\":128}", TextOptions::fromMap);
+        return options == null ? TextOptions.DEFAULT : options;
     }
 
     private Preprocessing parsePreprocessing(String preprocessingJson) {
-        if (preprocessingJson == null || preprocessingJson.isBlank()) {
+        return parseJsonPart("preprocessing", preprocessingJson, "{\"scale\":0.00392156862745098,\"mean\":[0.485,0.456,0.406]}",
+                map -> Preprocessing.fromMap(map).validate());
+    }
+
+    /** A JSON-object form part, parsed by {@code parse}; null when absent; a 400 naming {@code part} when invalid. */
+    private <T> T parseJsonPart(String part, String value, String example, java.util.function.Function<Map<String, Object>, T> parse) {
+        if (value == null || value.isBlank()) {
             return null;
         }
         Map<String, Object> map;
         try {
-            map = json.readValue(preprocessingJson, new TypeReference<Map<String, Object>>() { });
+            map = json.readValue(value, new TypeReference<Map<String, Object>>() { });
         } catch (RuntimeException e) {
-            throw ApiException.invalid(List.of(new ApiException.FieldError("preprocessing",
-                    "must be a JSON object such as {\"scale\":0.00392156862745098,\"mean\":[0.485,0.456,0.406]}: " + e.getMessage())));
+            throw ApiException.invalid(List.of(new ApiException.FieldError(part, "must be a JSON object such as " + example + ": " + e.getMessage())));
         }
         try {
-            Preprocessing pre = Preprocessing.fromMap(map);
-            pre.validate();
-            return pre;
+            return parse.apply(map);
         } catch (DataFormatException e) {
-            throw ApiException.invalid(List.of(new ApiException.FieldError("preprocessing", e.getMessage())));
+            throw ApiException.invalid(List.of(new ApiException.FieldError(part, e.getMessage())));
         }
     }
 

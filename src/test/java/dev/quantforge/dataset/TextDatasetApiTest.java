@@ -26,6 +26,7 @@ import tools.jackson.databind.JsonNode;
 import dev.quantforge.job.JobRepository;
 import dev.quantforge.testsupport.Api;
 import dev.quantforge.testsupport.BertVariants;
+import dev.quantforge.testsupport.RefusedUpload;
 import dev.quantforge.testsupport.ServiceTest;
 import dev.quantforge.testsupport.TextModels;
 import dev.quantforge.worker.JobHandler;
@@ -193,26 +194,9 @@ class TextDatasetApiTest extends ServiceTest {
         assertThat(blob).as("no dataset uses it any more").doesNotExist();
     }
 
-    private Api.Res uploadBad(Map<String, Api.FilePart> files, Map<String, String> fields, String detail) {
-        long blobsBefore = countFiles(DATA_DIR.resolve("blobs"));
-        Api.Res r = api().upload("/api/v1/datasets", files, fields);
-        assertThat(r.status()).as(r.body()).isEqualTo(400);
-        assertThat(r.contentType()).startsWith("application/problem+json");
+    private void uploadBad(Map<String, Api.FilePart> files, Map<String, String> fields, String detail) {
+        Api.Res r = RefusedUpload.check(DATA_DIR, () -> api().upload("/api/v1/datasets", files, fields));
         assertThat(r.detail()).contains(detail);
-        assertThat(countFiles(DATA_DIR.resolve("blobs"))).as("nothing stored").isEqualTo(blobsBefore);
-        assertThat(countFiles(DATA_DIR.resolve("tmp"))).as("no temp file left").isZero();
-        return r;
-    }
-
-    private static long countFiles(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return 0;
-        }
-        try (var s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).count();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     private static Api.FilePart bytes(String name, String content) {

@@ -37,9 +37,7 @@ class TextDatasetModelTest {
     }
 
     private static TextDataset open(Path text, Path tokenizer, int maxLength) throws IOException {
-        TextOptions options = TextOptions.fromMap(Map.of("maxLength", maxLength));
-        TextDataset.TextSummary s = TextDataset.scan(text, text.getFileName().toString(), tokenizer, options, Long.MAX_VALUE);
-        return new TextDataset(text, tokenizer, options, s.layout(), s.sentences(), s.hasLabels());
+        return TextDatasetTest.open(text, tokenizer, TextOptions.fromMap(Map.of("maxLength", maxLength)));
     }
 
     /** The model's first output per sample, over every batch of the dataset. */

@@ -48,7 +48,7 @@ class TextDatasetTest {
     }
 
     /** Scans (validates) a text file and opens it as a job would. */
-    private static TextDataset open(Path text, Path tokenizer, TextOptions options) throws IOException {
+    static TextDataset open(Path text, Path tokenizer, TextOptions options) throws IOException {
         TextDataset.TextSummary s = TextDataset.scan(text, text.getFileName().toString(), tokenizer, options, NO_LIMIT);
         return new TextDataset(text, tokenizer, options, s.layout(), s.sentences(), s.hasLabels());
     }
