@@ -35,7 +35,7 @@ import dev.quantforge.dataset.io.ZipLimits;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.QfProperties;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.runtime.DjlNatives;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.SampleSource;
@@ -219,7 +219,7 @@ public class DatasetService {
         }
         try {
             return parse.apply(map);
-        } catch (DataFormatException e) {
+        } catch (InvalidInputException e) {
             throw ApiException.invalid(List.of(new ApiException.FieldError(part, e.getMessage())));
         }
     }

@@ -1,7 +1,7 @@
 package dev.quantforge.dataset.io;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
@@ -69,7 +69,7 @@ public final class TextDataset implements SampleSource {
      * tokenizer that does not load is refused at upload, and counts what a job will see.
      *
      * @param maxTensorBytes the most bytes the samples may take as tensors (the upload limit on uncompressed content)
-     * @throws DataFormatException naming the line and what to fix
+     * @throws InvalidInputException naming the line and what to fix
      */
     public static TextSummary scan(Path textFile, String originalFilename, Path tokenizerFile, TextOptions options,
                                    long maxTensorBytes) throws IOException {
@@ -85,7 +85,7 @@ public final class TextDataset implements SampleSource {
              TextRecords records = new TextRecords(textFile, layout)) {
             for (TextRecords.TextRecord r = records.next(); r != null; r = records.next()) {
                 if (++count > maxSamples) {
-                    throw new DataFormatException("the text has more than " + maxSamples + " samples: at maxLength " + options.maxLength()
+                    throw new InvalidInputException("the text has more than " + maxSamples + " samples: at maxLength " + options.maxLength()
                             + " they take more than the " + maxTensorBytes + " bytes of tensors an upload may hold"
                             + " (QF_UPLOAD_MAX_UNCOMPRESSED_BYTES); split the file or lower maxLength");
                 }
@@ -95,7 +95,7 @@ public final class TextDataset implements SampleSource {
                     firstLabelled = r.line();
                 }
                 if (firstLabelled != 0 && firstUnlabelled != 0) {
-                    throw new DataFormatException("line " + Math.max(firstLabelled, firstUnlabelled) + (firstUnlabelled > firstLabelled
+                    throw new InvalidInputException("line " + Math.max(firstLabelled, firstUnlabelled) + (firstUnlabelled > firstLabelled
                             ? " has no 'label' but line " + firstLabelled + " has one" : " has a 'label' but line " + firstUnlabelled
                             + " has none") + "; give every line a label, or none");
                 }
@@ -105,7 +105,7 @@ public final class TextDataset implements SampleSource {
                 }
             }
             if (count == 0) {
-                throw new DataFormatException("the text has no samples (the file is empty or only blank lines); upload one sentence per line");
+                throw new InvalidInputException("the text has no samples (the file is empty or only blank lines); upload one sentence per line");
             }
             return new TextSummary(layout, count, firstLabelled != 0, pairs, truncated, tokenizer.padTokenId(), tokenizer.libraryVersion());
         }
@@ -114,7 +114,7 @@ public final class TextDataset implements SampleSource {
     private static void refuseBinary(Path file) throws IOException {
         byte[] head = DatasetFormat.readHead(file, 8);
         if (DatasetFormat.isZip(head) || DatasetFormat.startsWith(head, NpyHeader.MAGIC)) {
-            throw new DataFormatException("the file is " + (DatasetFormat.isZip(head) ? "a zip archive (npz or image_folder)" : "an .npy array")
+            throw new InvalidInputException("the file is " + (DatasetFormat.isZip(head) ? "a zip archive (npz or image_folder)" : "an .npy array")
                     + ", not text: the parts 'tokenizer' and 'text' are for text datasets; upload it without them");
         }
     }
@@ -196,7 +196,7 @@ public final class TextDataset implements SampleSource {
                 for (int i = 0; i < n; i++) {
                     TextRecords.TextRecord r = records.next();
                     if (r == null) {
-                        throw new DataFormatException("the text ends after " + (delivered + i) + " samples, but the dataset has "
+                        throw new InvalidInputException("the text ends after " + (delivered + i) + " samples, but the dataset has "
                                 + sampleCount + "; the stored file is not the one that was validated");
                     }
                     TextTokenizer.Encoded e = tokenizer.encode(r.text(), r.pair(), r.line());
@@ -209,7 +209,7 @@ public final class TextDataset implements SampleSource {
                     }
                     if (labels != null) {
                         if (r.label() == null) {
-                            throw new DataFormatException("line " + r.line() + " has no 'label'; the stored file is not the one that was validated");
+                            throw new InvalidInputException("line " + r.line() + " has no 'label'; the stored file is not the one that was validated");
                         }
                         labels[i] = r.label();
                     }

@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -110,7 +110,7 @@ public record TextOptions(int maxLength, Map<String, String> inputNames) {
         return value instanceof String s ? "\"" + s + "\"" : String.valueOf(value);
     }
 
-    private static DataFormatException invalid(String message) {
-        return new DataFormatException("invalid text options: " + message);
+    private static InvalidInputException invalid(String message) {
+        return new InvalidInputException("invalid text options: " + message);
     }
 }

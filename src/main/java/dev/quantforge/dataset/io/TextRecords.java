@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -54,16 +54,16 @@ final class TextRecords implements Closeable {
         try {
             node = JSON.readTree(line);
         } catch (JacksonException e) {
-            throw new DataFormatException("line " + number + " is not JSON (" + e.getOriginalMessage() + "); a .jsonl dataset has one"
+            throw new InvalidInputException("line " + number + " is not JSON (" + e.getOriginalMessage() + "); a .jsonl dataset has one"
                     + " object per line, such as {\"text\": \"A sentence.\"}");
         }
         if (node == null || !node.isObject()) {
-            throw new DataFormatException("line " + number + " is not a JSON object; a .jsonl dataset has one object per line, such"
+            throw new InvalidInputException("line " + number + " is not a JSON object; a .jsonl dataset has one object per line, such"
                     + " as {\"text\": \"A sentence.\"}");
         }
         for (String key : node.propertyNames()) {
             if (!JSONL_KEYS.contains(key)) {
-                throw new DataFormatException("line " + number + " has the key '" + key + "'; the keys of a .jsonl line are "
+                throw new InvalidInputException("line " + number + " has the key '" + key + "'; the keys of a .jsonl line are "
                         + String.join(", ", JSONL_KEYS));
             }
         }
@@ -73,7 +73,7 @@ final class TextRecords implements Closeable {
         if (node.has(LABEL)) {
             JsonNode l = node.get(LABEL);
             if (!l.isIntegralNumber() || !l.canConvertToLong() || l.longValue() < 0) {
-                throw new DataFormatException("line " + number + ": 'label' must be a class index (an integer >= 0), got " + l);
+                throw new InvalidInputException("line " + number + ": 'label' must be a class index (an integer >= 0), got " + l);
             }
             label = l.longValue();
         }
@@ -83,11 +83,11 @@ final class TextRecords implements Closeable {
     private static String requiredText(JsonNode node, String key, long number) {
         JsonNode value = node.get(key);
         if (value == null || !value.isString()) {
-            throw new DataFormatException("line " + number + ": '" + key + "' must be a string"
+            throw new InvalidInputException("line " + number + ": '" + key + "' must be a string"
                     + (value == null ? ", and it is missing" : ", got " + value));
         }
         if (value.stringValue().isBlank()) {
-            throw new DataFormatException("line " + number + ": '" + key + "' is empty");
+            throw new InvalidInputException("line " + number + ": '" + key + "' is empty");
         }
         return value.stringValue();
     }

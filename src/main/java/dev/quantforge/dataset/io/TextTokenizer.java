@@ -3,7 +3,7 @@ package dev.quantforge.dataset.io;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.LibUtils;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.runtime.DjlNatives;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -48,7 +48,7 @@ final class TextTokenizer implements AutoCloseable {
     }
 
     /**
-     * @throws DataFormatException when the file is not a tokenizer.json the library can load (the message names
+     * @throws InvalidInputException when the file is not a tokenizer.json the library can load (the message names
      *                             the upload part {@code tokenizer})
      */
     static TextTokenizer load(Path tokenizerJson, int maxLength) throws IOException {
@@ -68,14 +68,14 @@ final class TextTokenizer implements AutoCloseable {
                     "padding", "false",
                     "maxLength", Integer.toString(maxLength)));
         } catch (RuntimeException e) {
-            throw new DataFormatException("the part 'tokenizer' is not a tokenizer.json that the Hugging Face tokenizers library can"
+            throw new InvalidInputException("the part 'tokenizer' is not a tokenizer.json that the Hugging Face tokenizers library can"
                     + " load: " + e.getMessage() + "; send the model's own tokenizer.json (saved by tokenizer.save_pretrained)");
         }
         // the library does not truncate below its special tokens: refuse such a maxLength rather than overflow it
         int specialTokens = tokenizer.encode("").getIds().length;
         if (maxLength <= specialTokens) {
             tokenizer.close();
-            throw new DataFormatException("invalid text options: 'maxLength' " + maxLength + " leaves no room for text: the tokenizer adds "
+            throw new InvalidInputException("invalid text options: 'maxLength' " + maxLength + " leaves no room for text: the tokenizer adds "
                     + specialTokens + " special tokens to every sentence; use a maxLength of at least " + (specialTokens + 1));
         }
         return new TextTokenizer(tokenizer, pad[0], pad[1], maxLength);
@@ -109,12 +109,12 @@ final class TextTokenizer implements AutoCloseable {
         try {
             e = pair == null ? tokenizer.encode(text) : tokenizer.encode(text, pair);
         } catch (RuntimeException failure) {
-            throw new DataFormatException("line " + line + " cannot be tokenized: " + failure.getMessage());
+            throw new InvalidInputException("line " + line + " cannot be tokenized: " + failure.getMessage());
         }
         long[] ids = e.getIds();
         if (ids.length > maxLength) {
             // the library leaves a sample longer than maxLength when its special tokens (a pair has more) do not fit
-            throw new DataFormatException("line " + line + " encodes to " + ids.length + " tokens even truncated, more than maxLength "
+            throw new InvalidInputException("line " + line + " encodes to " + ids.length + " tokens even truncated, more than maxLength "
                     + maxLength + ": the special tokens of a sentence pair take more room; raise maxLength");
         }
         return new Encoded(ids, e.getTypeIds(), e.getAttentionMask(), e.exceedMaxLength());
@@ -235,8 +235,8 @@ final class TextTokenizer implements AutoCloseable {
         return new long[] {padId, padTypeId};
     }
 
-    private static DataFormatException notATokenizer(String why) {
-        return new DataFormatException("the part 'tokenizer' is not a Hugging Face tokenizer.json: " + why
+    private static InvalidInputException notATokenizer(String why) {
+        return new InvalidInputException("the part 'tokenizer' is not a Hugging Face tokenizer.json: " + why
                 + "; send the model's own tokenizer.json (saved by tokenizer.save_pretrained)");
     }
 }

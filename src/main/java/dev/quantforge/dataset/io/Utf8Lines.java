@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -61,7 +61,7 @@ final class Utf8Lines implements Closeable {
             }
             int chunk = end - position;
             if (length + chunk > MAX_LINE_BYTES) {
-                throw new DataFormatException("line " + (lineNumber + 1) + " is longer than " + MAX_LINE_BYTES + " bytes; a text"
+                throw new InvalidInputException("line " + (lineNumber + 1) + " is longer than " + MAX_LINE_BYTES + " bytes; a text"
                         + " dataset holds one sentence per line (is this a text file?)");
             }
             if (length + chunk > line.length) {
@@ -95,7 +95,7 @@ final class Utf8Lines implements Closeable {
         decoder.reset();
         CoderResult result = decoder.decode(bytes, chars, true);
         if (result.isError()) {
-            throw new DataFormatException("line " + lineNumber + " is not UTF-8: byte " + (bytes.position() - start + 1)
+            throw new InvalidInputException("line " + lineNumber + " is not UTF-8: byte " + (bytes.position() - start + 1)
                     + " of the line is 0x" + String.format("%02x", line[bytes.position()] & 0xFF)
                     + "; save the text as UTF-8");
         }
@@ -103,7 +103,7 @@ final class Utf8Lines implements Closeable {
         chars.flip();
         String text = chars.toString();
         if (text.indexOf('\0') >= 0) {
-            throw new DataFormatException("line " + lineNumber + " contains a NUL character; a text dataset is UTF-8 text, not a"
+            throw new InvalidInputException("line " + lineNumber + " contains a NUL character; a text dataset is UTF-8 text, not a"
                     + " binary file");
         }
         return text;

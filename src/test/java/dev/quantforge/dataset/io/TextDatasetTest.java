@@ -24,7 +24,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
@@ -243,7 +243,7 @@ class TextDatasetTest {
 
     private void refused(Path text, Path tokenizer, TextOptions options, String message) {
         assertThatThrownBy(() -> TextDataset.scan(text, text.getFileName().toString(), tokenizer, options, NO_LIMIT))
-                .isInstanceOf(DataFormatException.class).hasMessageContaining(message);
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining(message);
     }
 
     @Test
@@ -309,7 +309,7 @@ class TextDatasetTest {
         refused(text, TextModels.e5Tokenizer(), maxLength(2), "'maxLength' 2 leaves no room for text: the tokenizer adds 2 special tokens");
         long tenSamples = 10L * 16 * 3 * Long.BYTES;
         assertThatThrownBy(() -> TextDataset.scan(text, "ten.txt", TextModels.e5Tokenizer(), maxLength(16), tenSamples))
-                .isInstanceOf(DataFormatException.class)
+                .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("the text has more than 10 samples: at maxLength 16 they take more than the 3840 bytes")
                 .hasMessageContaining("QF_UPLOAD_MAX_UNCOMPRESSED_BYTES");
         assertThat(TextDataset.scan(text, "ten.txt", TextModels.e5Tokenizer(), maxLength(16), tenSamples + 16 * 3 * Long.BYTES).sentences())
@@ -325,7 +325,7 @@ class TextDatasetTest {
         assertThatThrownBy(() -> TextOptions.fromMap(Map.of("lowercase", true))).hasMessageContaining("unknown key 'lowercase'")
                 .hasMessageContaining("come from the tokenizer.json");
         for (Object bad : List.of(0, 8193, 12.5, "128")) {
-            assertThatThrownBy(() -> TextOptions.fromMap(Map.of("maxLength", bad))).isInstanceOf(DataFormatException.class)
+            assertThatThrownBy(() -> TextOptions.fromMap(Map.of("maxLength", bad))).isInstanceOf(InvalidInputException.class)
                     .hasMessageContaining("'maxLength' must be");
         }
         assertThatThrownBy(() -> TextOptions.fromMap(Map.of("inputNames", Map.of("ids", "x"))))
