@@ -37,17 +37,22 @@ public class DatasetController {
     }
 
     @PostMapping(consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
-    @Operation(summary = "Upload a dataset (npz, npy, or a zip of images in class folders)",
-            description = "Parts: file (required), name, format (npz|npy|image_folder; detected when absent), "
+    @Operation(summary = "Upload a dataset (npz, npy, a zip of images in class folders, or sentences with their tokenizer)",
+            description = "Parts: file (required), name, format (npz|npy|image_folder|text; detected when absent), "
                     + "preprocessing (JSON string: resize, scale, mean, std, layout, channelOrder, grayscale). "
-                    + "201 with the dataset; 200 when the same bytes with the same preprocessing exist already.")
+                    + "Text: file = .txt (one sentence per line) or .jsonl ({\"text\", \"textPair\"?, \"label\"?} per line), "
+                    + "tokenizer = the model's Hugging Face tokenizer.json, text (JSON string, optional: maxLength 1-8192, default 128; "
+                    + "inputNames {input_ids|attention_mask|token_type_ids: model input name}). "
+                    + "201 with the dataset; 200 when the same bytes read the same way exist already.")
     public ResponseEntity<DatasetView> upload(@RequestPart("file") MultipartFile file,
                                               @RequestParam(required = false) String name,
                                               @RequestParam(required = false) String format,
                                               @RequestParam(required = false) String preprocessing,
+                                              @RequestPart(name = "tokenizer", required = false) MultipartFile tokenizer,
+                                              @RequestParam(required = false) String text,
                                               MultipartHttpServletRequest request) throws IOException {
-        Uploads.requireSingleParts(request, "file", "name", "format", "preprocessing");
-        DatasetService.Uploaded u = service.upload(file, name, format, preprocessing);
+        Uploads.requireSingleParts(request, "file", "name", "format", "preprocessing", "tokenizer", "text");
+        DatasetService.Uploaded u = service.upload(file, name, format, preprocessing, tokenizer, text);
         return ResponseEntity.status(u.created() ? HttpStatus.CREATED : HttpStatus.OK).body(u.dataset());
     }
 
@@ -69,6 +74,14 @@ public class DatasetController {
     public ResponseEntity<Resource> content(@PathVariable UUID id) {
         DatasetEntity e = service.live(id);
         return Downloads.blob(service.file(e), e.getName(), e.getSha256(), e.getSizeBytes());
+    }
+
+    @GetMapping("/{id}/tokenizer")
+    @Operation(summary = "Download a text dataset's tokenizer.json (404 for other formats; remote workers use this)")
+    public ResponseEntity<Resource> tokenizer(@PathVariable UUID id) {
+        DatasetEntity e = service.entity(id);
+        java.nio.file.Path file = service.tokenizerFile(e);
+        return Downloads.blob(file, "tokenizer.json", e.getTokenizerSha256(), file.toFile().length());
     }
 
     @DeleteMapping("/{id}")

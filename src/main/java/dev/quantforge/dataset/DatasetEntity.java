@@ -13,7 +13,7 @@ import jakarta.persistence.Table;
 
 import dev.quantforge.platform.SoftDeleted;
 
-/** An uploaded dataset (npz, npy or image-folder zip) with the preprocessing it is read with. */
+/** An uploaded dataset (npz, npy, image-folder zip or text) with the preprocessing or tokenizer it is read with. */
 @Entity
 @Table(name = "dataset")
 public class DatasetEntity extends SoftDeleted {
@@ -55,6 +55,15 @@ public class DatasetEntity extends SoftDeleted {
     @Column(columnDefinition = "jsonb")
     private String preprocessing;
 
+    /** A text dataset's tokenizer.json (a blob of its own); null for other formats. */
+    @Column(name = "tokenizer_sha256")
+    private String tokenizerSha256;
+
+    /** A text dataset's options and scan results (DatasetService.textView); null for other formats. */
+    @JdbcTypeCode(SqlTypes.JSON)
+    @Column(name = "text_options", columnDefinition = "jsonb")
+    private String textOptions;
+
     @Column(name = "created_at", nullable = false)
     private Instant createdAt;
 
@@ -62,7 +71,8 @@ public class DatasetEntity extends SoftDeleted {
     }
 
     public DatasetEntity(UUID id, String name, String sha256, String dedupeKey, String format, long sizeBytes, long sampleCount,
-                         String tensors, boolean hasLabels, String classNames, String preprocessing, Instant createdAt) {
+                         String tensors, boolean hasLabels, String classNames, String preprocessing, String tokenizerSha256,
+                         String textOptions, Instant createdAt) {
         this.id = id;
         this.name = name;
         this.sha256 = sha256;
@@ -74,6 +84,8 @@ public class DatasetEntity extends SoftDeleted {
         this.hasLabels = hasLabels;
         this.classNames = classNames;
         this.preprocessing = preprocessing;
+        this.tokenizerSha256 = tokenizerSha256;
+        this.textOptions = textOptions;
         this.createdAt = createdAt;
     }
 
@@ -119,6 +131,14 @@ public class DatasetEntity extends SoftDeleted {
 
     public String getPreprocessing() {
         return preprocessing;
+    }
+
+    public String getTokenizerSha256() {
+        return tokenizerSha256;
+    }
+
+    public String getTextOptions() {
+        return textOptions;
     }
 
     public Instant getCreatedAt() {

@@ -12,4 +12,6 @@ public interface DatasetRepository extends JpaRepository<DatasetEntity, UUID> {
     Optional<DatasetEntity> findByDedupeKeyAndDeletedAtIsNull(String dedupeKey);
 
     Page<DatasetEntity> findByDeletedAtIsNull(Pageable page);
+
+    boolean existsByTokenizerSha256(String tokenizerSha256);
 }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -17,6 +18,7 @@ import org.springframework.data.domain.PageRequest;
 import org.springframework.data.domain.Sort;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
+import org.springframework.web.multipart.MultipartFile;
 
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.ObjectMapper;
@@ -26,6 +28,9 @@ import dev.quantforge.dataset.io.DatasetInspector;
 import dev.quantforge.dataset.io.DatasetReaders;
 import dev.quantforge.dataset.io.DatasetSummary;
 import dev.quantforge.dataset.io.Preprocessing;
+import dev.quantforge.dataset.io.TextDataset;
+import dev.quantforge.dataset.io.TextLayout;
+import dev.quantforge.dataset.io.TextOptions;
 import dev.quantforge.dataset.io.ZipLimits;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
@@ -33,6 +38,7 @@ import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.ServerPaths;
 import dev.quantforge.platform.Text;
 import dev.quantforge.quant.InvalidInputException;
+import dev.quantforge.quant.runtime.DjlNatives;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
@@ -60,6 +66,8 @@ public class DatasetService {
         this.json = json;
         this.props = props;
         this.guards = guards;
+        // text datasets load the tokenizers' native library: extracted under the data dir, as QAT's PyTorch is
+        DjlNatives.useCacheDir(props.dataDir().resolve("cache").resolve("djl"));
     }
 
     public record Uploaded(DatasetView dataset, boolean created) {
@@ -68,24 +76,45 @@ public class DatasetService {
     /**
      * Streams the upload to a temp file, reads it through once to validate it (a truncated or
      * malformed file is refused here, not in a job), and stores it. Nothing is kept on failure.
+     * An upload with a {@code tokenizer} part (or {@code text} options, or format {@code text}) is a text dataset.
      */
-    public Uploaded upload(org.springframework.web.multipart.MultipartFile part, String name, String formatName,
-                           String preprocessingJson) throws IOException {
+    public Uploaded upload(MultipartFile part, String name, String formatName, String preprocessingJson,
+                           MultipartFile tokenizer, String textJson) throws IOException {
         DatasetFormat format = parseFormat(formatName);
-        Preprocessing pre = parsePreprocessing(preprocessingJson);
-        return register(blobs.stage(part, props.upload().maxBytes()), name, part.getOriginalFilename(), format, pre);
+        boolean text = format == DatasetFormat.TEXT || tokenizer != null || textJson != null;
+        if (!text) {
+            Preprocessing pre = parsePreprocessing(preprocessingJson);
+            return register(blobs.stage(part, props.upload().maxBytes()), name, part.getOriginalFilename(), format, pre);
+        }
+        if (format != null && format != DatasetFormat.TEXT) {
+            throw ApiException.invalid(List.of(new ApiException.FieldError("format", "the parts 'tokenizer' and 'text' are for text datasets,"
+                    + " but format is '" + format.apiName() + "'; leave them out, or use format text")));
+        }
+        if (preprocessingJson != null && !preprocessingJson.isBlank()) {
+            throw ApiException.invalid(List.of(new ApiException.FieldError("preprocessing", "applies to images and arrays; a text dataset"
+                    + " takes its options in the part 'text' (maxLength, inputNames)")));
+        }
+        if (tokenizer == null || tokenizer.isEmpty()) {
+            throw ApiException.invalid(List.of(new ApiException.FieldError("tokenizer", "a text dataset needs the model's tokenizer.json"
+                    + " in the part 'tokenizer'" + (tokenizer == null ? "" : "; the part is empty"))));
+        }
+        long tokenizerLimit = Math.min(TextDataset.MAX_TOKENIZER_BYTES, props.upload().maxBytes());
+        if (tokenizer.getSize() > tokenizerLimit) {
+            throw ApiException.invalid(List.of(new ApiException.FieldError("tokenizer", "is " + tokenizer.getSize() + " bytes; a tokenizer.json"
+                    + " of at most " + tokenizerLimit + " bytes is accepted")));
+        }
+        TextOptions options = parseTextOptions(textJson);
+        return registerText(blobs.stage(part, props.upload().maxBytes()), blobs.stage(tokenizer, tokenizerLimit), name,
+                part.getOriginalFilename(), options);
     }
 
     private Uploaded register(BlobStore.Staged staging, String name, String originalFilename, DatasetFormat format,
                               Preprocessing pre) throws IOException {
         try (BlobStore.Staged staged = staging) {
-            if (staged.size() == 0) {
-                throw ApiException.badRequest("the upload is empty; send the dataset file as the part 'file'");
-            }
+            requireContent(staged);
             DatasetSummary summary;
             try {
-                summary = new DatasetInspector(ZipLimits.withMaxUncompressedBytes(props.upload().maxUncompressedBytes()))
-                        .inspect(staged.file(), format, originalFilename, pre);
+                summary = inspector().inspect(staged.file(), format, originalFilename, pre);
             } catch (InvalidInputException e) {
                 log.info("dataset upload refused: {}", e.getMessage());
                 throw new InvalidInputException(ServerPaths.describe(e.getMessage(), staged.file(), "the uploaded file"), e);
@@ -105,20 +134,72 @@ public class DatasetService {
                         + "; rename that array or folder and upload it again");
             }
             staged.commit();
-            String label = Text.label(name) != null ? Text.label(name) : Text.label(originalFilename);
-            String datasetName = label == null ? "dataset-" + staged.sha256().substring(0, 12) : label;
-            DatasetEntity e = new DatasetEntity(UUID.randomUUID(), datasetName, staged.sha256(), dedupeKey, summary.format().apiName(),
-                    staged.size(), summary.sampleCount(), json.writeValueAsString(summary.tensors().stream().map(DatasetView.TensorView::of).toList()),
-                    summary.hasLabels(), summary.classNames() == null ? null : json.writeValueAsString(summary.classNames()),
-                    preJson, Instant.now().truncatedTo(ChronoUnit.MICROS));
-            try {
-                datasets.saveAndFlush(e);
-            } catch (DataIntegrityViolationException race) {
-                return new Uploaded(view(datasets.findByDedupeKeyAndDeletedAtIsNull(dedupeKey).orElseThrow(() -> race)), false);
-            }
-            log.info("dataset {} stored: {} ({}, {} samples)", e.getId(), datasetName, e.getFormat(), e.getSampleCount());
-            return new Uploaded(view(e), true);
+            return save(staged, name, originalFilename, dedupeKey, summary, preJson, null, null);
         }
+    }
+
+    /**
+     * A text dataset keeps what the user sent: the sentences are the dataset's blob, the tokenizer.json a second one;
+     * jobs tokenize as they read ({@link TextDataset}). The same sentences with another tokenizer or maxLength are
+     * another dataset.
+     */
+    private Uploaded registerText(BlobStore.Staged textStaging, BlobStore.Staged tokenizerStaging, String name, String originalFilename,
+                                  TextOptions options) throws IOException {
+        try (BlobStore.Staged staged = textStaging; BlobStore.Staged tokenizer = tokenizerStaging) {
+            requireContent(staged);
+            DatasetSummary summary = inspector().inspectText(staged.file(), originalFilename, tokenizer.file(), options);
+            Map<String, Object> identity = new LinkedHashMap<>(options.toMap());
+            identity.put("tokenizerSha256", tokenizer.sha256());
+            String dedupeKey = staged.sha256() + ":" + DatasetFormat.TEXT.apiName() + ":" + json.writeValueAsString(identity);
+            Optional<DatasetEntity> existing = datasets.findByDedupeKeyAndDeletedAtIsNull(dedupeKey);
+            if (existing.isPresent()) {
+                return new Uploaded(view(existing.get()), false);
+            }
+            staged.commit();
+            tokenizer.commit();
+            String textJson = json.writeValueAsString(textView(options, summary.text(), tokenizer));
+            return save(staged, name, originalFilename, dedupeKey, summary, null, tokenizer.sha256(), textJson);
+        }
+    }
+
+    /** What the Dataset JSON shows as {@code text}, and what reading it back needs (maxLength, inputNames, layout). */
+    private static Map<String, Object> textView(TextOptions options, TextDataset.TextSummary scan, BlobStore.Staged tokenizer) {
+        Map<String, Object> view = new LinkedHashMap<>(options.toMap());
+        view.put("layout", scan.layout().apiName());
+        view.put("pairs", scan.pairs());
+        view.put("truncatedSentences", scan.truncated());
+        view.put("padTokenId", scan.padTokenId());
+        view.put("tokenizerSha256", tokenizer.sha256());
+        view.put("tokenizerSizeBytes", tokenizer.size());
+        view.put("tokenizerLibrary", scan.tokenizerLibrary());
+        return view;
+    }
+
+    private static void requireContent(BlobStore.Staged staged) {
+        if (staged.size() == 0) {
+            throw ApiException.badRequest("the upload is empty; send the dataset file as the part 'file'");
+        }
+    }
+
+    private DatasetInspector inspector() {
+        return new DatasetInspector(ZipLimits.withMaxUncompressedBytes(props.upload().maxUncompressedBytes()));
+    }
+
+    private Uploaded save(BlobStore.Staged staged, String name, String originalFilename, String dedupeKey, DatasetSummary summary,
+                          String preJson, String tokenizerSha256, String textJson) {
+        String label = Text.label(name) != null ? Text.label(name) : Text.label(originalFilename);
+        String datasetName = label == null ? "dataset-" + staged.sha256().substring(0, 12) : label;
+        DatasetEntity e = new DatasetEntity(UUID.randomUUID(), datasetName, staged.sha256(), dedupeKey, summary.format().apiName(),
+                staged.size(), summary.sampleCount(), json.writeValueAsString(summary.tensors().stream().map(DatasetView.TensorView::of).toList()),
+                summary.hasLabels(), summary.classNames() == null ? null : json.writeValueAsString(summary.classNames()),
+                preJson, tokenizerSha256, textJson, Instant.now().truncatedTo(ChronoUnit.MICROS));
+        try {
+            datasets.saveAndFlush(e);
+        } catch (DataIntegrityViolationException race) {
+            return new Uploaded(view(datasets.findByDedupeKeyAndDeletedAtIsNull(dedupeKey).orElseThrow(() -> race)), false);
+        }
+        log.info("dataset {} stored: {} ({}, {} samples)", e.getId(), datasetName, e.getFormat(), e.getSampleCount());
+        return new Uploaded(view(e), true);
     }
 
     private static DatasetFormat parseFormat(String formatName) {
@@ -130,26 +211,34 @@ public class DatasetService {
                 return f;
             }
         }
-        throw ApiException.invalid(List.of(new ApiException.FieldError("format", "must be npz, npy or image_folder, got '" + formatName + "'")));
+        throw ApiException.invalid(List.of(new ApiException.FieldError("format", "must be npz, npy, image_folder or text, got '" + formatName + "'")));
+    }
+
+    private TextOptions parseTextOptions(String textJson) {
+        TextOptions options = parseJsonPart("text", textJson, "{\"maxLength\":128}", TextOptions::fromMap);
+        return options == null ? TextOptions.DEFAULT : options;
     }
 
     private Preprocessing parsePreprocessing(String preprocessingJson) {
-        if (preprocessingJson == null || preprocessingJson.isBlank()) {
+        return parseJsonPart("preprocessing", preprocessingJson, "{\"scale\":0.00392156862745098,\"mean\":[0.485,0.456,0.406]}",
+                map -> Preprocessing.fromMap(map).validate());
+    }
+
+    /** A JSON-object form part, parsed by {@code parse}; null when absent; a 400 naming {@code part} when invalid. */
+    private <T> T parseJsonPart(String part, String value, String example, java.util.function.Function<Map<String, Object>, T> parse) {
+        if (value == null || value.isBlank()) {
             return null;
         }
         Map<String, Object> map;
         try {
-            map = json.readValue(preprocessingJson, new TypeReference<Map<String, Object>>() { });
+            map = json.readValue(value, new TypeReference<Map<String, Object>>() { });
         } catch (RuntimeException e) {
-            throw ApiException.invalid(List.of(new ApiException.FieldError("preprocessing",
-                    "must be a JSON object such as {\"scale\":0.00392156862745098,\"mean\":[0.485,0.456,0.406]}: " + e.getMessage())));
+            throw ApiException.invalid(List.of(new ApiException.FieldError(part, "must be a JSON object such as " + example + ": " + e.getMessage())));
         }
         try {
-            Preprocessing pre = Preprocessing.fromMap(map);
-            pre.validate();
-            return pre;
+            return parse.apply(map);
         } catch (InvalidInputException e) {
-            throw ApiException.invalid(List.of(new ApiException.FieldError("preprocessing", e.getMessage())));
+            throw ApiException.invalid(List.of(new ApiException.FieldError(part, e.getMessage())));
         }
     }
 
@@ -188,8 +277,20 @@ public class DatasetService {
         return out;
     }
 
+    /** The tokenizer.json of a text dataset; 404 for other formats. */
+    public Path tokenizerFile(DatasetEntity e) {
+        if (e.getTokenizerSha256() == null) {
+            throw new ApiException(org.springframework.http.HttpStatus.NOT_FOUND, "Not found", "dataset " + e.getId() + " is "
+                    + e.getFormat() + ", not text: it has no tokenizer", null);
+        }
+        return blobs.pathOf(e.getTokenizerSha256());
+    }
+
     /** Opens the stored dataset for streaming reads (a job's input). */
     public SampleSource open(DatasetEntity e) throws IOException {
+        if (DatasetFormat.TEXT.apiName().equals(e.getFormat())) {
+            return openText(file(e), tokenizerFile(e), e.getTextOptions(), e.getSampleCount(), e.isHasLabels(), json);
+        }
         return open(file(e), e.getFormat(), e.getPreprocessing(), json);
     }
 
@@ -198,6 +299,17 @@ public class DatasetService {
         Preprocessing pre = preprocessingJson == null ? null
                 : Preprocessing.fromMap(json.readValue(preprocessingJson, new TypeReference<Map<String, Object>>() { }));
         return DatasetReaders.open(file, DatasetFormat.fromApiName(format), pre);
+    }
+
+    /** Opens a text dataset from its two files and its stored {@code text} JSON (also used by remote workers). */
+    public static SampleSource openText(Path textFile, Path tokenizerFile, String textJson, long sampleCount, boolean hasLabels,
+                                        ObjectMapper json) {
+        Map<String, Object> text = json.readValue(textJson, new TypeReference<Map<String, Object>>() { });
+        Map<String, Object> options = new LinkedHashMap<>();
+        options.put("maxLength", text.get("maxLength"));
+        options.put("inputNames", text.get("inputNames"));
+        return new TextDataset(textFile, tokenizerFile, TextOptions.fromMap(options), TextLayout.fromApiName((String) text.get("layout")),
+                sampleCount, hasLabels);
     }
 
     public Page<DatasetView> list(int page, int size) {
@@ -216,6 +328,9 @@ public class DatasetService {
         e.markDeleted(Instant.now().truncatedTo(ChronoUnit.MICROS));
         datasets.saveAndFlush(e);
         blobReferences.deleteIfUnreferenced(e.getSha256());
+        if (e.getTokenizerSha256() != null) {
+            blobReferences.deleteIfUnreferenced(e.getTokenizerSha256());
+        }
         log.info("dataset {} ({}) deleted", id, e.getName());
     }
 
@@ -224,7 +339,9 @@ public class DatasetService {
         List<String> classNames = e.getClassNames() == null ? null : json.readValue(e.getClassNames(), new TypeReference<List<String>>() { });
         Map<String, Object> pre = e.getPreprocessing() == null ? null
                 : json.readValue(e.getPreprocessing(), new TypeReference<Map<String, Object>>() { });
+        Map<String, Object> text = e.getTextOptions() == null ? null
+                : json.readValue(e.getTextOptions(), new TypeReference<Map<String, Object>>() { });
         return new DatasetView(e.getId(), e.getName(), e.getSha256(), e.getFormat(), e.getSizeBytes(), e.getSampleCount(),
-                tensors, e.isHasLabels(), classNames, pre, e.getCreatedAt());
+                tensors, e.isHasLabels(), classNames, pre, text, e.getCreatedAt());
     }
 }

@@ -7,10 +7,14 @@ import java.util.UUID;
 
 import dev.quantforge.quant.data.TensorInfo;
 
-/** A dataset as the API shows it (docs/API.md "Dataset"). */
+/**
+ * A dataset as the API shows it (docs/API.md "Dataset").
+ *
+ * @param text a text dataset's options and what its upload found (DatasetService.textView), else null
+ */
 public record DatasetView(UUID id, String name, String sha256, String format, long sizeBytes, long sampleCount,
                           List<TensorView> tensors, boolean hasLabels, List<String> classNames,
-                          Map<String, Object> preprocessing, Instant createdAt) {
+                          Map<String, Object> preprocessing, Map<String, Object> text, Instant createdAt) {
 
     /** A tensor with its element type by API name ("float32"). */
     public record TensorView(String name, String elementType, List<Object> shape) {

@@ -3,9 +3,8 @@ package dev.quantforge.qat;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import dev.quantforge.quant.runtime.DjlNatives;
+
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -40,15 +39,7 @@ public final class QatEngine {
         if (instance != null) {
             return instance;
         }
-        Path dir = cacheDir.toAbsolutePath().normalize();
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the DJL cache directory " + dir, e);
-        }
-        System.setProperty("ai.djl.offline", "true");
-        System.setProperty("DJL_CACHE_DIR", dir.toString());
-        System.setProperty("ENGINE_CACHE_DIR", dir.toString());
+        Path dir = DjlNatives.useCacheDir(cacheDir);
         System.setProperty("ai.djl.default_engine", ENGINE_NAME);
         long t0 = System.nanoTime();
         Engine engine;

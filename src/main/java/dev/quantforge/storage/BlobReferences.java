@@ -23,7 +23,7 @@ public class BlobReferences {
 
     public boolean isReferenced(String sha256) {
         return jdbc.sql("select exists(select 1 from model where sha256 = :s and deleted_at is null) "
-                        + "or exists(select 1 from dataset where sha256 = :s and deleted_at is null) "
+                        + "or exists(select 1 from dataset where (sha256 = :s or tokenizer_sha256 = :s) and deleted_at is null) "
                         + "or exists(select 1 from artifact where sha256 = :s)")
                 .param("s", sha256).query(Boolean.class).single();
     }

@@ -44,6 +44,7 @@ import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
 import dev.quantforge.quant.progress.Progress;
+import dev.quantforge.quant.runtime.DjlNatives;
 
 /**
  * A worker in another process or on another machine ({@code --qf.roles=worker
@@ -84,6 +85,8 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         this.dataDir = dataDir;
         this.name = name;
         this.handlers = handlers.stream().collect(Collectors.toMap(JobHandler::type, Function.identity()));
+        // text datasets load the tokenizers' native library: extracted under this worker's cache, as QAT's PyTorch is
+        DjlNatives.useCacheDir(dataDir.resolve("cache").resolve("djl"));
     }
 
     /**
@@ -413,6 +416,10 @@ public final class RemoteWorkerAgent implements AutoCloseable {
                 public SampleSource open() throws IOException {
                     try {
                         Path file = download(d);
+                        if (d.path("tokenizer").isObject()) {
+                            return DatasetService.openText(file, download(d.path("tokenizer")), d.path("text").stringValue(),
+                                    d.path("sampleCount").asLong(), d.path("hasLabels").asBoolean(), json);
+                        }
                         String pre = d.path("preprocessing").isString() ? d.path("preprocessing").stringValue() : null;
                         return DatasetService.open(file, d.path("format").asString(), pre, json);
                     } catch (InterruptedException e) {

@@ -179,8 +179,17 @@ public class WorkerController {
         d.put("sizeBytes", e.getSizeBytes());
         d.put("format", e.getFormat());
         d.put("preprocessing", e.getPreprocessing());
+        d.put("sampleCount", e.getSampleCount());
+        d.put("hasLabels", e.isHasLabels());
         d.set("tensors", json.valueToTree(datasets.tensors(e)));
         d.put("url", base + "/api/v1/datasets/" + e.getId() + "/content");
+        if (e.getTokenizerSha256() != null) {
+            // a text dataset is read with its tokenizer.json: a second download, cached by sha256 like the first
+            d.put("text", e.getTextOptions());
+            ObjectNode tokenizer = d.putObject("tokenizer");
+            tokenizer.put("sha256", e.getTokenizerSha256());
+            tokenizer.put("url", base + "/api/v1/datasets/" + e.getId() + "/tokenizer");
+        }
     }
 
     public record Heartbeat(JobProgress progress, List<String> logs) {

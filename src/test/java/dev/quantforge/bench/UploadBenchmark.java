@@ -51,6 +51,7 @@ class UploadBenchmark {
     private static final long LIMIT = Long.getLong("bench.limitBytes", 2L << 30);
     private static final long SMALL_LIMIT = Long.getLong("bench.smallLimitBytes", 64L << 20);
     private static final long OVER_BYTES = Long.getLong("bench.overBytes", 512L << 20);
+    private static final long TEXT_BYTES = Long.getLong("bench.textBytes", 1L << 30);
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
@@ -164,6 +165,56 @@ class UploadBenchmark {
             }
         } finally {
             Files.deleteIfExists(body);
+        }
+        r.write();
+        deleteQuietly(dataDir);
+    }
+
+    /**
+     * A text dataset of {@code bench.textBytes} (default 1 GiB: the 330 SNLI sentences of bench/data repeated, ~23
+     * million lines) sent by curl with tinybert's tokenizer.json at maxLength 8: the upload scan reads and tokenizes
+     * every line, and the server's heap must not grow with the file (it holds one line at a time).
+     */
+    @Test
+    void textUploadFromCurl() throws Exception {
+        BenchReport r = new BenchReport("upload-text");
+        Path dataDir = Files.createTempDirectory("qf-bench-upload-text-");
+        Path text = Files.createTempFile("qf-bench-text-", ".txt");
+        long lines = 0;
+        byte[] sentences = Files.readAllBytes(dev.quantforge.testsupport.TextModels.snliSentences());
+        try (var out = new java.io.BufferedOutputStream(Files.newOutputStream(text), 1 << 20)) {
+            for (long written = 0; written + sentences.length <= TEXT_BYTES; written += sentences.length) {
+                out.write(sentences);
+                lines += 330;
+            }
+        }
+        r.put("textBytes", Files.size(text));
+        r.put("lines", lines);
+        try (ConfigurableApplicationContext ctx = start(dataDir, LIMIT)) {
+            int port = port(ctx);
+            Sampler s = new Sampler(dataDir.resolve("tmp"));
+            s.start();
+            long t0 = System.nanoTime();
+            Process p = new ProcessBuilder("curl", "-s", "-w", "\n%{http_code}", "-F", "file=@" + text + ";filename=bench.txt",
+                    "-F", "tokenizer=@" + dev.quantforge.testsupport.TextModels.tinybertTokenizer(), "-F", "text={\"maxLength\":8}",
+                    "http://127.0.0.1:" + port + "/api/v1/datasets").redirectErrorStream(true).start();
+            String answer = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            p.waitFor();
+            double secs = (System.nanoTime() - t0) / 1e9;
+            s.stop();
+            String status = answer.substring(answer.lastIndexOf('\n') + 1);
+            r.put("status", status);
+            r.put("seconds", secs);
+            r.put("MiB_per_s", Files.size(text) / 1048576.0 / secs);
+            r.put("sentences_per_s", lines / secs);
+            r.put("heap_peak_minus_baseline_MiB", (s.peakHeap - s.baseline) / 1048576.0);
+            r.put("old_gen_peak_minus_baseline_MiB", (s.peakOld - s.baselineOld) / 1048576.0);
+            r.put("heap_retained_after_gc_MiB", (s.afterGc - s.baseline) / 1048576.0);
+            assertThat(status).as(answer).isEqualTo("201");
+            assertThat(answer).contains("\"sampleCount\":" + lines);
+            assertThat(count(dataDir.resolve("tmp"))).isZero();
+        } finally {
+            Files.deleteIfExists(text);
         }
         r.write();
         deleteQuietly(dataDir);

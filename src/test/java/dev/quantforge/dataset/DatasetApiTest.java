@@ -3,9 +3,7 @@ package dev.quantforge.dataset;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
@@ -17,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
 import dev.quantforge.testsupport.Api;
+import dev.quantforge.testsupport.RefusedUpload;
 import dev.quantforge.testsupport.ServiceTest;
 import dev.quantforge.testsupport.SharedData;
 
@@ -64,25 +63,7 @@ class DatasetApiTest extends ServiceTest {
     }
 
     private Api.Res uploadBad(String filename, byte[] content, Map<String, String> fields) {
-        long blobsBefore = countFiles(DATA_DIR.resolve("blobs"));
-        Api.Res r = api().upload("/api/v1/datasets", filename, content, fields);
-        assertThat(r.status()).as(r.body()).isEqualTo(400);
-        assertThat(r.contentType()).startsWith("application/problem+json");
-        assertThat(countFiles(DATA_DIR.resolve("blobs"))).as("nothing stored").isEqualTo(blobsBefore);
-        assertThat(countFiles(DATA_DIR.resolve("tmp"))).as("no temp file left").isZero();
-        return r;
-    }
-
-    private static long countFiles(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return 0;
-        }
-        try (var s = Files.walk(dir)) {
-            // blobs, and our staging files (*.part); Tomcat's own multipart temp files are not ours to count
-            return s.filter(Files::isRegularFile).filter(p -> dir.endsWith("blobs") || p.getFileName().toString().endsWith(".part")).count();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return RefusedUpload.check(DATA_DIR, () -> api().upload("/api/v1/datasets", filename, content, fields));
     }
 
     @Test

@@ -96,16 +96,35 @@ public final class Api {
     }
 
     public Res upload(String path, String filename, byte[] content, Map<String, String> fields) {
+        return upload(path, Map.of("file", new FilePart(filename, content)), fields);
+    }
+
+    /** A file part of a multipart upload. */
+    public record FilePart(String filename, byte[] content) {
+        public static FilePart of(Path file) {
+            try {
+                return new FilePart(file.getFileName().toString(), Files.readAllBytes(file));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** multipart/form-data with file parts (name → file) and text parts. */
+    public Res upload(String path, Map<String, FilePart> files, Map<String, String> fields) {
         String boundary = "qf" + UUID.randomUUID().toString().replace("-", "");
         List<byte[]> parts = new ArrayList<>();
         for (Map.Entry<String, String> f : fields.entrySet()) {
             parts.add(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + f.getKey() + "\"\r\n\r\n"
                     + f.getValue() + "\r\n").getBytes(StandardCharsets.UTF_8));
         }
-        parts.add(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename
-                + "\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-        parts.add(content);
-        parts.add(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        for (Map.Entry<String, FilePart> f : files.entrySet()) {
+            parts.add(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + f.getKey() + "\"; filename=\""
+                    + f.getValue().filename() + "\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            parts.add(f.getValue().content());
+            parts.add("\r\n".getBytes(StandardCharsets.UTF_8));
+        }
+        parts.add(("--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
         return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "multipart/form-data; boundary=" + boundary)
                 .POST(HttpRequest.BodyPublishers.ofByteArrays(parts)));
     }

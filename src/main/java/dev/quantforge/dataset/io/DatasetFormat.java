@@ -11,7 +11,9 @@ import java.util.Locale;
 
 /** The upload formats of a dataset. */
 public enum DatasetFormat {
-    NPZ("npz"), NPY("npy"), IMAGE_FOLDER("image_folder");
+    NPZ("npz"), NPY("npy"), IMAGE_FOLDER("image_folder"),
+    /** Sentences (.txt or .jsonl) with the tokenizer.json that turns them into token ids; see {@link TextDataset}. */
+    TEXT("text");
 
     private final String apiName;
 
@@ -29,12 +31,13 @@ public enum DatasetFormat {
                 return f;
             }
         }
-        throw new InvalidInputException("unknown dataset format '" + name + "'; use one of npz, npy, image_folder");
+        throw new InvalidInputException("unknown dataset format '" + name + "'; use one of npz, npy, image_folder, text");
     }
 
     /**
-     * Detects the format from the file's content (magic bytes and, for zips, the entry names);
-     * the original file name only improves the error message.
+     * Detects the format of an array or image upload from the file's content (magic bytes and, for zips, the entry
+     * names); the original file name only improves the error message. Text has no magic bytes: an upload is a text
+     * dataset when it comes with a tokenizer.
      */
     public static DatasetFormat detect(Path file, String originalFilename) throws IOException {
         byte[] head = readHead(file, 8);
@@ -60,7 +63,8 @@ public enum DatasetFormat {
                 ? " (it looks like a gzip file; decompress it and save the arrays with numpy.savez or numpy.save)"
                 : "";
         throw new InvalidInputException(what + " is not a recognized dataset: expected an .npz (zip of .npy arrays), an .npy"
-                + " array or a .zip of images in class folders, but the file starts with bytes " + hex(head) + hint);
+                + " array or a .zip of images in class folders, but the file starts with bytes " + hex(head) + hint
+                + " (sentences, one per line or as .jsonl, are uploaded with their tokenizer.json in the part 'tokenizer')");
     }
 
     static boolean isZip(byte[] head) {

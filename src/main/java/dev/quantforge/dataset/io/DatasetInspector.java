@@ -51,6 +51,18 @@ public final class DatasetInspector {
                 source instanceof ImageFolderDataset images ? images.classNames() : null);
     }
 
+    /**
+     * Validates a text upload: reads and tokenizes every sample once ({@link TextDataset#scan}); the tensors it will
+     * take count against {@link ZipLimits#maxUncompressedBytes()}, like the inflated content of an npz.
+     *
+     * @throws InvalidInputException with a message for the user when the text or the tokenizer cannot be used
+     */
+    public DatasetSummary inspectText(Path textFile, String originalFilename, Path tokenizerFile, TextOptions options) throws IOException {
+        TextDataset.TextSummary text = TextDataset.scan(textFile, originalFilename, tokenizerFile, options, limits.maxUncompressedBytes());
+        TextDataset source = new TextDataset(textFile, tokenizerFile, options, text.layout(), text.sentences(), text.hasLabels());
+        return new DatasetSummary(DatasetFormat.TEXT, text.sentences(), source.tensors(), text.hasLabels(), null, text);
+    }
+
     private static DatasetFormat checkFormat(Path file, DatasetFormat format) throws IOException {
         byte[] head = DatasetFormat.readHead(file, 8);
         boolean npy = DatasetFormat.startsWith(head, NpyHeader.MAGIC);
@@ -58,6 +70,9 @@ public final class DatasetInspector {
         if (format == DatasetFormat.NPY && !npy) {
             throw new InvalidInputException("format 'npy' was requested but the file is " + (zip ? "a zip archive" : "not an .npy array")
                     + " (it does not start with \\x93NUMPY); " + (zip ? "use format npz or image_folder" : "save it with numpy.save"));
+        }
+        if (format == DatasetFormat.TEXT) {
+            throw new InvalidInputException("format 'text' needs the sentences' tokenizer.json in the part 'tokenizer'");
         }
         if (format != DatasetFormat.NPY && !zip) {
             throw new InvalidInputException("format '" + format.apiName() + "' was requested but the file is not a zip archive"

@@ -17,6 +17,7 @@ public final class DatasetReaders {
             case NPZ -> new NpzDataset(file, pre, limits);
             case NPY -> new NpyDataset(file, pre);
             case IMAGE_FOLDER -> new ImageFolderDataset(file, pre, limits);
+            case TEXT -> throw new IllegalArgumentException("a text dataset is read with its tokenizer: new TextDataset(...)");
         };
     }
 

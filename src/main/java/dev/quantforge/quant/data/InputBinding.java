@@ -11,7 +11,10 @@ import java.util.stream.Collectors;
  * Decides which dataset tensor feeds which model input, and checks that it fits.
  *
  * <p>Inputs are matched by name; a model with exactly one input and a dataset with exactly one
- * tensor are bound whatever their names (an npy file has no tensor names). A pair fits when
+ * tensor are bound whatever their names (an npy file has no tensor names). Dataset tensors no model
+ * input names are left unbound, not refused: a text dataset always carries input_ids, attention_mask
+ * and token_type_ids, and a BERT export without token_type_ids (DistilBERT-style) takes the first two.
+ * Every model input still needs a tensor of its own name that fits. A pair fits when
  * <ul>
  *   <li>the element types are compatible: float → float (converted), integer → float (cast),
  *       integer → integer; float → integer is refused, it would silently truncate;</li>
@@ -55,7 +58,7 @@ public final class InputBinding {
                     + (missing.size() > 1 ? "s " : " ") + quoted(missing) + "; the dataset's tensors are "
                     + (datasetTensors.isEmpty() ? "(none)" : datasetTensors.stream().map(InputBinding::describe)
                     .collect(Collectors.joining(", ")))
-                    + " (name the arrays after the model inputs)");
+                    + " (name the dataset's tensors after the model inputs: the arrays of an npz, or the text option inputNames)");
         }
         return binding;
     }

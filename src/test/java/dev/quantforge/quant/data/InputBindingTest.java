@@ -77,7 +77,36 @@ class InputBindingTest {
         List<TensorInfo> data = List.of(t("input_ids", ElementType.INT64, 10L, 16L), t("mask", ElementType.INT64, 10L, 16L));
         InvalidInputException e = assertThrows(InvalidInputException.class, () -> InputBinding.bind(model, data));
         assertEquals("the dataset has no tensor for model inputs 'attention_mask', 'token_type_ids'; the dataset's "
-                + "tensors are 'input_ids' int64 [N,16], 'mask' int64 [N,16] (name the arrays after the model inputs)",
+                + "tensors are 'input_ids' int64 [N,16], 'mask' int64 [N,16] (name the dataset's tensors after the model inputs: the arrays of an npz, or the text option inputNames)",
                 e.getMessage());
+    }
+
+    private static final List<TensorInfo> TEXT_TENSORS = List.of(t("input_ids", ElementType.INT64, 300L, 128L),
+            t("attention_mask", ElementType.INT64, 300L, 128L), t("token_type_ids", ElementType.INT64, 300L, 128L));
+
+    @Test
+    void bertModelsWithTwoOrThreeInputsBindToTheThreeTensorsOfATextDataset() {
+        List<TensorInfo> three = List.of(t("input_ids", ElementType.INT64, "batch", "sequence"),
+                t("attention_mask", ElementType.INT64, "batch", "sequence"), t("token_type_ids", ElementType.INT64, "batch", "sequence"));
+        assertEquals(Map.of("input_ids", "input_ids", "attention_mask", "attention_mask", "token_type_ids", "token_type_ids"),
+                InputBinding.bind(three, TEXT_TENSORS));
+        // DistilBERT-style export: token_type_ids stays unbound
+        assertEquals(Map.of("input_ids", "input_ids", "attention_mask", "attention_mask"), InputBinding.bind(three.subList(0, 2), TEXT_TENSORS));
+        // int32 token inputs take the int64 ids (integer to integer)
+        assertEquals(Map.of("input_ids", "input_ids"), InputBinding.bind(List.of(t("input_ids", ElementType.INT32, "batch", 128L)), TEXT_TENSORS));
+    }
+
+    @Test
+    void aTextDatasetStillMustFitEveryModelInput() {
+        InvalidInputException fixedLength = assertThrows(InvalidInputException.class, () -> InputBinding.bind(
+                List.of(t("input_ids", ElementType.INT64, 1L, 256L), t("attention_mask", ElementType.INT64, 1L, 256L)), TEXT_TENSORS));
+        assertEquals("model input 'input_ids' int64 [1,256] does not fit dataset tensor 'input_ids' int64 [N,128]: "
+                + "dimension 1 is 256 in the model but 128 in the dataset", fixedLength.getMessage());
+        InvalidInputException renamed = assertThrows(InvalidInputException.class, () -> InputBinding.bind(
+                List.of(t("input_ids", ElementType.INT64, "batch", "sequence"), t("input_mask", ElementType.INT64, "batch", "sequence")),
+                TEXT_TENSORS));
+        assertEquals("the dataset has no tensor for model input 'input_mask'; the dataset's tensors are 'input_ids' int64 [N,128], "
+                + "'attention_mask' int64 [N,128], 'token_type_ids' int64 [N,128] (name the dataset's tensors after the model inputs: "
+                + "the arrays of an npz, or the text option inputNames)", renamed.getMessage());
     }
 }
