@@ -24,6 +24,7 @@ import dev.quantforge.qat.QatOptions;
 import dev.quantforge.qat.QatRecipe;
 import dev.quantforge.qat.QatResult;
 import dev.quantforge.qat.QatTrainer;
+import dev.quantforge.qat.StepStats;
 import dev.quantforge.qat.TrainableGraph;
 import dev.quantforge.qat.UnsupportedModelException;
 import dev.quantforge.quant.bench.BenchmarkResult;
@@ -318,6 +319,12 @@ public class QatHandler implements JobHandler {
             row.put("seconds", e.seconds());
             row.put("imagesPerSecond", e.imagesPerSecond());
             samples += e.samples();
+        }
+        ArrayNode steps = result.putArray("steps"); // the training curve, at most 100 samples per epoch
+        for (StepStats st : trained.steps()) {
+            ObjectNode row = steps.addObject().put("epoch", st.epoch()).put("step", st.step()).put("steps", st.steps()).put("loss", st.loss());
+            PtqHandler.putNullable(row, "runningTop1", st.runningTop1());
+            row.put("lr", st.lr());
         }
         double epochSeconds = trained.epochs().stream().mapToDouble(EpochStats::seconds).sum();
         result.put("trainingImagesPerSecond", epochSeconds > 0 ? samples / epochSeconds : 0);
