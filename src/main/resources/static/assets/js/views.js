@@ -212,23 +212,27 @@ export function qatStep(message) {
 }
 
 /**
- * QAT training curves: loss, running accuracy and LR per step. Per-step points come from the job's live
- * progress while the page is open; the finished job's result adds one point per epoch.
+ * QAT training curves: loss, running accuracy and LR over the epochs. A finished job's result has the curve
+ * (result.steps, at most 100 samples per epoch); while it runs, the points come from its live progress.
  */
 export function qatPanel(job) {
-  const steps = [];
+  const live = [];
   const box = charts.chartBox('QAT loss, accuracy and learning rate', 'qat');
   const note = h('p.muted.small');
   const draw = () => {
-    const epochs = (job.result?.epochs || []).map(e => ({ x: e.epoch, loss: e.loss, acc: e.runningTop1 ?? null, lr: e.lr }));
-    const points = steps.length ? steps : epochs;
-    note.textContent = steps.length
-      ? `${steps.length} steps seen live on this page (sampled at the worker's heartbeat).`
-      : epochs.length ? 'One point per epoch (epoch means from the result).' : 'Waiting for the first training step…';
-    const series = [{ name: steps.length ? 'loss (step)' : 'mean loss (epoch)', axis: 0, data: points.map(p => [p.x, p.loss]) }];
-    if (points.some(p => p.acc !== null)) series.push({ name: 'running accuracy', axis: 1, data: points.filter(p => p.acc !== null).map(p => [p.x, p.acc]) });
-    series.push({ name: 'learning rate', axis: 2, data: points.map(p => [p.x, p.lr]) });
-    charts.lines(box, { xName: 'epoch', series, axes: [{ name: 'loss' }, { name: 'accuracy' }, { name: 'lr' }] });
+    const r = job.result || {};
+    const stored = (r.steps || []).map(s => ({ x: s.epoch - 1 + s.step / s.steps, loss: s.loss, acc: s.runningTop1 ?? null, lr: s.lr }));
+    const epochs = (r.epochs || []).map(e => ({ x: e.epoch, loss: e.loss, acc: e.runningTop1 ?? null, lr: e.lr }));
+    const points = stored.length ? stored : live.length ? live : epochs;
+    note.textContent = stored.length ? `${stored.length} points: the mean loss of each window of steps, the epoch's running accuracy so far, the LR.`
+      : live.length ? `${live.length} steps seen live on this page (sampled at the worker's heartbeat).`
+        : epochs.length ? 'One point per epoch (epoch means).' : 'Waiting for the first training step…';
+    const series = [{ name: 'loss', data: points.map(p => [p.x, p.loss]) }];
+    if (points.some(p => p.acc !== null)) series.push({ name: 'running accuracy', data: points.filter(p => p.acc !== null).map(p => [p.x, p.acc]) });
+    series.push({ name: 'learning rate', data: points.map(p => [p.x, p.lr]) });
+    series.forEach((x, i) => { x.axis = i; });
+    charts.lines(box, { xName: 'epoch', series, axes: series.map(x => ({ name: x.name })) });
+    box.dataset.steps = String(points.length);
   };
   requestAnimationFrame(draw);
   const el = card('Training', note, box);
@@ -236,8 +240,8 @@ export function qatPanel(job) {
     el,
     progress(p) {
       const s = p.phase === 'train' ? qatStep(p.message) : null;
-      if (s && (!steps.length || s.x > steps[steps.length - 1].x)) {
-        steps.push(s);
+      if (s && (!live.length || s.x > live[live.length - 1].x)) {
+        live.push(s);
         draw();
       }
     },

@@ -109,6 +109,13 @@ class DashboardBrowserTest extends ServiceTest {
         assertThat(width.intValue()).isEqualTo(28);
         b.screenshot("datasets", b.find(".uploads"));
 
+        // QAT of mnist-8 meanwhile, through the API (distillation on the unlabelled set: 2 steps of 32)
+        Api.Res qat = api().postJson("/api/v1/jobs", Map.of("type", "qat", "modelId", mnist, "trainingDatasetId", calib,
+                "calibrationDatasetId", calib, "evaluationDatasetId", eval, "config", Map.of("epochs", 1,
+                        "training", Map.of("maxSamples", 64), "calibration", Map.of("maxSamples", 64),
+                        "evaluation", Map.of("maxSamples", 200), "benchmark", Map.of("iterations", 20))));
+        assertThat(qat.status()).as(qat.body()).isEqualTo(201);
+
         // an image folder with the preprocessing form (ImageNet preset), decoded back for the preview
         Path zip = Files.createTempDirectory("qf-zip-").resolve("cifar-sample.zip");
         Files.write(zip, SharedData.cifarZip(0, 2));
@@ -202,6 +209,14 @@ class DashboardBrowserTest extends ServiceTest {
         String clicked = b.driver.getCurrentUrl().replaceAll(".*#/reports/", "");
         assertThat(front).contains(clicked);
         assertThat(b.visible("main h1", SHORT).getText()).startsWith("Report");
+
+        // the QAT job's training curve: the result's steps
+        JsonNode trained = api().awaitJob(qat.json().path("id").asString(), Duration.ofMinutes(3));
+        assertThat(trained.path("state").asString()).as(trained.toString()).isEqualTo("succeeded");
+        b.go("#/jobs/" + trained.path("id").asString());
+        WebElement curve = b.visible(".chart.qat[data-steps]", SHORT);
+        assertThat(curve.getDomAttribute("data-steps")).isEqualTo(String.valueOf(trained.path("result").path("steps").size())).isEqualTo("2");
+        b.screenshot("job-qat", b.find(".result"));
 
         b.go("#/jobs/" + auto.json().path("id").asString());
         b.visible(".chart.pareto[data-points]", SHORT);
