@@ -78,7 +78,8 @@ export function grouped(el, { categories, left, right, highlight }) {
     legend: { top: 0 },
     tooltip: { trigger: 'axis', confine: true, valueFormatter: num },
     xAxis: { type: 'category', data: categories, axisLabel: { formatter: v => (v === highlight ? `${v} ★` : v) } },
-    yAxis: [{ type: 'value', name: left.name, scale: true }, { type: 'value', name: right.name, scale: true }],
+    yAxis: [{ type: 'value', name: left.name, scale: true, axisLabel: left.percent ? { formatter: v => `${+(v * 100).toFixed(2)} %` } : {} },
+      { type: 'value', name: right.name, scale: true }],
     series: [
       { type: 'bar', name: left.name, data: left.values, barMaxWidth: 48 },
       { type: 'line', name: right.name, yAxisIndex: 1, data: right.values, symbolSize: 9 },

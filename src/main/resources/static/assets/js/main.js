@@ -17,7 +17,7 @@ const routes = [
   [/^#\/jobs\/?$/, jobsPage, 'jobs'],
   [/^#\/jobs\/new$/, newJobPage, 'jobs'],
   [/^#\/jobs\/([0-9a-f-]{36})$/, jobPage, 'jobs'],
-  [/^#\/reports\/([0-9a-f-]{36})$/, reportPage, 'compare'],
+  [/^#\/reports\/([0-9a-f-]{36})$/, reportPage, 'models'],
   [/^#\/compare$/, comparePage, 'compare'],
 ];
 

@@ -109,8 +109,8 @@ export function card(title, ...children) {
   return h('section.card', title ? h('h2', title) : null, ...children);
 }
 
-export function metric(label, value, sub) {
-  return h('div.metric', h('div.label', label), h('div.value', value), sub ? h('div.sub', sub) : null);
+export function metric(label, value, sub, wide = false) {
+  return h(`div.metric${wide ? '.wide' : ''}`, h('div.label', label), h('div.value', value), sub ? h('div.sub', sub) : null);
 }
 
 export function link(href, text, title) {

@@ -146,7 +146,7 @@ export function calibratorPanel(result) {
   const labelled = rows.some(r => r.top1 !== undefined && r.top1 !== null);
   requestAnimationFrame(() => charts.grouped(box, {
     categories: rows.map(r => r.calibrator), highlight: result.calibrator,
-    left: { name: labelled ? 'INT8 top-1' : 'agreement', values: rows.map(r => (labelled ? r.top1 : r.agreement)) },
+    left: { name: labelled ? 'INT8 top-1' : 'agreement', values: rows.map(r => (labelled ? r.top1 : r.agreement)), percent: true },
     right: { name: 'output SQNR (dB)', values: rows.map(r => r.sqnrDb) },
   }));
   return card('Calibrators compared',

@@ -74,6 +74,9 @@ final class Browser implements AutoCloseable {
             o.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1280,800", "--lang=en-GB");
+            Files.createDirectories(profile.resolve("downloads"));
+            o.setExperimentalOption("prefs", java.util.Map.of("download.default_directory", profile.resolve("downloads").toString(),
+                    "download.prompt_for_download", false));
             LoggingPreferences logs = new LoggingPreferences();
             logs.enable(LogType.BROWSER, Level.ALL);
             o.setCapability("goog:loggingPrefs", logs);
@@ -90,6 +93,11 @@ final class Browser implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Where the browser saves downloads. */
+    Path downloads() {
+        return profile.resolve("downloads");
     }
 
     /** Opens a dashboard route ("#/models"). */

@@ -115,6 +115,10 @@ class DashboardBrowserTest extends ServiceTest {
                         "training", Map.of("maxSamples", 64), "calibration", Map.of("maxSamples", 64),
                         "evaluation", Map.of("maxSamples", 200), "benchmark", Map.of("iterations", 20))));
         assertThat(qat.status()).as(qat.body()).isEqualTo(201);
+        Api.Res sensitivity = api().postJson("/api/v1/jobs", Map.of("type", "sensitivity", "modelId", mnist, "calibrationDatasetId", calib,
+                "evaluationDatasetId", eval, "config", Map.of("metric", "kl", "calibration", Map.of("maxSamples", 64),
+                        "evaluation", Map.of("maxSamples", 500))));
+        assertThat(sensitivity.status()).as(sensitivity.body()).isEqualTo(201);
 
         // an image folder with the preprocessing form (ImageNet preset), decoded back for the preview
         Path zip = Files.createTempDirectory("qf-zip-").resolve("cifar-sample.zip");
@@ -179,6 +183,12 @@ class DashboardBrowserTest extends ServiceTest {
         assertThat(Integer.parseInt(histogram.getDomAttribute("data-points"))).isBetween(8, 256);
         assertThat(((Number) b.js("return arguments[0].qfChart.getOption().series.length", histogram)).intValue()).isEqualTo(6); // histogram + 5 calibrators
         b.screenshot("job-ptq-histograms", histogram.findElement(By.xpath("./ancestor::section")));
+        // the quantized model downloads with the service's file name and size
+        long size = job.path("artifacts").valueStream().filter(a -> a.path("kind").asString().equals("quantized_model")).findFirst()
+                .orElseThrow().path("sizeBytes").asLong();
+        b.all("button").stream().filter(x -> x.getText().equals("Download model.int8.onnx")).findFirst().orElseThrow().click();
+        Path downloaded = b.downloads().resolve("model.int8.onnx");
+        b.until(SHORT, d -> Files.exists(downloaded) && sizeOf(downloaded) == size);
 
         // the report page and the comparison of two of the job's calibrators
         List<String> reportIds = new ArrayList<>();
@@ -221,9 +231,43 @@ class DashboardBrowserTest extends ServiceTest {
         b.go("#/jobs/" + auto.json().path("id").asString());
         b.visible(".chart.pareto[data-points]", SHORT);
         b.screenshot("job-auto-quantize", b.find(".result"));
+        // sensitivity: a bar per layer, re-ranked when another metric is chosen
+        JsonNode ranked = api().awaitJob(sensitivity.json().path("id").asString(), Duration.ofMinutes(2));
+        assertThat(ranked.path("state").asString()).as(ranked.toString()).isEqualTo("succeeded");
+        b.go("#/jobs/" + ranked.path("id").asString());
+        WebElement bars = b.visible(".chart.sensitivity[data-points]", SHORT);
+        List<String> byScore = new ArrayList<>();
+        ranked.path("result").path("layers").forEach(l -> byScore.add(l.path("node").asString()));
+        assertThat(b.js("return arguments[0].qfChart.getOption().xAxis[0].data", bars)).isEqualTo(byScore);
+        List<String> bySqnr = ranked.path("result").path("layers").valueStream()
+                .sorted(java.util.Comparator.comparingDouble(l -> l.path("sqnrDb").asDouble())).map(l -> l.path("node").asString()).toList();
+        new Select(b.find("select[aria-controls='sensitivity-chart']")).selectByValue("sqnrDb");
+        b.until(SHORT, d -> bySqnr.equals(b.js("return arguments[0].qfChart.getOption().xAxis[0].data", bars)));
+        b.screenshot("job-sensitivity", b.find(".result"));
+
+        // cancel and retry from the job page (a benchmark long enough to catch running)
+        Api.Res longJob = api().postJson("/api/v1/jobs", Map.of("type", "benchmark", "modelId", mnist,
+                "config", Map.of("benchmark", Map.of("iterations", 1_000_000))));
+        String longId = longJob.json().path("id").asString();
+        b.go("#/jobs/" + longId);
+        b.until(Duration.ofSeconds(30), d -> "running".equals(b.text(".title .badge")));
+        b.visible(".title button.danger", SHORT).click();
+        b.until(Duration.ofSeconds(30), d -> "cancelled".equals(b.text(".title .badge")));
+        WebElement retry = b.visible(".title .buttons button:not(.danger)", SHORT);
+        assertThat(retry.getText()).isEqualTo("Retry");
+        retry.click();
+        b.until(Duration.ofSeconds(30), d -> "running".equals(b.text(".title .badge")));
+        b.until(SHORT, d -> b.find("ol.log").getText().contains("retry requested"));
+        b.find(".title button.danger").click();
+        b.until(Duration.ofSeconds(30), d -> "cancelled".equals(b.text(".title .badge")));
+
+        // the jobs list, filtered by type
         b.go("#/jobs");
         b.visible("tr[data-id='" + ptq + "']", SHORT);
         b.screenshot("jobs", null);
+        new Select(b.find("#filter-type")).selectByValue("qat");
+        b.until(SHORT, d -> b.all("tr[data-id]").size() == 1 && b.all("tr[data-id='" + trained.path("id").asString() + "']").size() == 1);
+        assertThat(b.driver.getCurrentUrl()).endsWith("#/jobs?type=qat");
 
         // the one failed request on purpose: the junk model upload (400)
         assertThat(b.severeConsoleMessages()).as("browser console errors")
@@ -241,6 +285,14 @@ class DashboardBrowserTest extends ServiceTest {
         assertThat(row.getText()).contains(file.getFileName().toString()).contains(expect);
         String href = row.findElement(By.cssSelector(".status a")).getDomAttribute("href");
         return href.replace("#/datasets/", "");
+    }
+
+    private static long sizeOf(Path p) {
+        try {
+            return Files.size(p);
+        } catch (java.io.IOException e) {
+            return -1;
+        }
     }
 
     private static boolean isLoaded(Browser b, WebElement img) {

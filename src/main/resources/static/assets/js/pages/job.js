@@ -113,7 +113,7 @@ async function renderResult(job, qat) {
     case 'ptq':
       return ptqResult(job, r);
     case 'sensitivity':
-      return [h('div.metrics', metric('Probes', String(r.probes)), metric('Metric', r.metric), metric('Most sensitive', name(r.layers?.[0]?.node || '–'))), sensitivityPanel(r)];
+      return [h('div.metrics', metric('Probes', String(r.probes)), metric('Metric', r.metric), metric('Most sensitive', name(r.layers?.[0]?.node || '–'), r.layers?.[0]?.opType, true)), sensitivityPanel(r)];
     case 'auto_quantize':
       return autoResult(job, r);
     case 'qat':

@@ -12,6 +12,7 @@ const METRICS = {
   latencyMeanMs: ['mean latency', fmt.ms, -1], latencyFp32P50Ms: ['FP32 p50 latency', fmt.ms, 0], speedupP50: ['speed-up (p50)', fmt.x, 1],
   throughputPerSecond: ['throughput /s', fmt.num, 1], modelSizeBytes: ['model size', fmt.bytes, -1], fusedInt8Kernels: ['fused INT8 kernels', fmt.num, 0],
 };
+const rank = k => (k in METRICS ? Object.keys(METRICS).indexOf(k) : Object.keys(METRICS).length);
 const metricName = k => METRICS[k]?.[0] || k;
 const metricFmt = (k, v) => (METRICS[k]?.[1] || fmt.num)(v);
 
@@ -28,7 +29,9 @@ export async function reportPage(main, ctx, id) {
     h('div.metrics',
       metric('top-1', fmt.pct(m.top1), m.accuracyDrop !== undefined ? `${fmt.pts(-m.accuracyDrop)} vs FP32 ${fmt.pct(m.top1Fp32)}` : null),
       metric('p50 latency', fmt.ms(m.latencyP50Ms), m.latencyFp32P50Ms ? `FP32 ${fmt.ms(m.latencyFp32P50Ms)}` : null),
-      metric('Output SQNR', fmt.db(m.sqnrDb)), metric('Agreement', fmt.pct(m.agreement)), metric('Size', fmt.bytes(m.modelSizeBytes))),
+      metric('Output SQNR', fmt.db(m.sqnrDb)), metric('Agreement', fmt.pct(m.agreement)), metric('Size', fmt.bytes(m.modelSizeBytes))));
+  if (r.layers?.length) main.append(layerPanel(r));
+  main.append(
     h('div.grid2',
       card('Where it comes from', facts([
         ['Model', model ? link(`#/models/${model.id}`, name(model.name)) : h('code', r.modelId)],
@@ -36,13 +39,13 @@ export async function reportPage(main, ctx, id) {
         ['Measured', fmt.time(r.createdAt)], ['Config hash', h('code.name', { title: r.configHash }, r.configHash)],
         ['Runtime', r.runtime ? `${r.runtime.engine} ${r.runtime.engineVersion ?? ''} · ${r.runtime.executionProvider ?? ''} · ${r.runtime.threads ?? '?'} thread(s) · ${r.runtime.host ?? ''}` : '–'],
       ]), field('Compare with another report of this model', other)),
-      card('All metrics', facts(Object.entries(m).map(([k, v]) => [metricName(k), metricFmt(k, v)])))));
-  if (r.layers?.length) main.append(layerPanel(r));
+      card('All metrics', facts(Object.entries(m).sort(([a], [b]) => rank(a) - rank(b)).map(([k, v]) => [metricName(k), metricFmt(k, v)])))));
   main.append(card('Configuration', h('details', h('summary', 'The effective per-layer configuration (what the hash is computed from)'), h('pre.json', JSON.stringify(r.config, null, 2)))));
 }
 
 function deltaCell(key, delta) {
-  if (delta === 0 || delta === null || delta === undefined) return h('span.muted', '±0');
+  if (delta === null || delta === undefined) return h('span.muted', '–');
+  if (delta === 0) return h('span.muted', '±0');
   const better = METRICS[key]?.[2];
   const cls = !better ? '' : Math.sign(delta) === better ? 'better' : 'worse';
   const text = key === 'top1' || key === 'agreement' || key === 'top1Fp32' || key === 'accuracyDrop' ? fmt.pts(delta) : `${delta > 0 ? '+' : ''}${metricFmt(key, delta)}`;
@@ -78,7 +81,7 @@ export async function comparePage(main) {
   try {
     const [cmp, a, b] = await Promise.all([api.get(`reports/compare?ids=${ids.join(',')}`), api.get(`reports/${ids[0]}`), api.get(`reports/${ids[1]}`)]);
     const head = (r, letter) => h('div', h('strong', `${letter}: `), link(`#/reports/${r.id}`, configLabel(r)), h('div.small.muted', `job ${fmt.id(r.jobId)} · ${fmt.time(r.createdAt)}`));
-    const rows = Object.entries(cmp.metrics).map(([k, v]) => ({ k, v }));
+    const rows = Object.entries(cmp.metrics).map(([k, v]) => ({ k, v })).sort((x, y) => rank(x.k) - rank(y.k));
     out.append(
       card('Metrics', h('div.row', head(a, 'A'), head(b, 'B')),
         cmp.reports[1].sameConfigurationAsFirst ? h('p.note', 'Same configuration (equal config hash): the differences are measurement noise.') : null,
