@@ -137,6 +137,19 @@ export function button(text, onclick, cls = '') {
   return h(`button${cls ? '.' + cls : ''}`, { type: 'button', onclick }, text);
 }
 
+/** A delete button: asks first, deletes `path`, then goes to `back`; a refusal (409 while a job uses it) shows in `region`. */
+export function deleteButton(label, question, path, back, region, del) {
+  const btn = button(label, () => busy(btn, region, async () => {
+    if (!confirm(question)) return;
+    await del(path);
+    location.hash = back;
+  }), 'danger');
+  return btn;
+}
+
+/** "3 models" */
+export const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** Runs an async action from a button: disables it meanwhile and shows errors in `region`. */
 export async function busy(btn, region, action) {
   btn.disabled = true;

@@ -1,7 +1,26 @@
 // Chart panels shared by the job, report and model pages.
 import * as api from './api.js';
 import * as charts from './charts.js';
-import { card, clear, field, fmt, h, link, name, select, showError, table } from './ui.js';
+import { card, clear, count, field, fmt, h, link, name, select, showError, table } from './ui.js';
+
+/**
+ * The list of all models or datasets ("models", "model"): a table whose rows carry data-id, the size and upload time
+ * last. Returns the function that reloads it.
+ */
+export function uploadsList(region, kind, noun, columns) {
+  const load = async () => {
+    try {
+      const page = await api.get(`${kind}?size=200`);
+      clear(region, table([...columns,
+        { label: 'Size', cell: x => fmt.bytes(x.sizeBytes), cls: 'num' },
+        { label: 'Uploaded', cell: x => fmt.time(x.createdAt) },
+      ], page.items, { empty: `No ${kind} yet: upload one above.`, caption: count(page.total, noun), rowAttrs: x => ({ dataset: { id: x.id } }) }));
+    } catch (e) {
+      showError(region, e);
+    }
+  };
+  return load;
+}
 
 /** A short description of a report's configuration (for tooltips and lists). */
 export function configLabel(report) {
@@ -204,7 +223,7 @@ export async function histogramPanel(artifactId, { activations = 'uint8', percen
 }
 
 /** Parses the QAT progress line "epoch 1/2 step 37/94 loss 0.61 acc 0.80 lr 0.000987". */
-export function qatStep(message) {
+function qatStep(message) {
   const m = /epoch (\d+)\/(\d+) step (\d+)\/(\d+) loss ([-\d.e+]+)(?: acc ([\d.]+))? lr ([-\d.e+]+)/.exec(message || '');
   if (!m) return null;
   const [, epoch, , step, steps, loss, acc, lr] = m;

@@ -1,10 +1,11 @@
 import * as api from '../api.js';
-import { button, busy, card, clear, dropZone, errorBox, facts, field, fmt, h, link, metric, name, select, showError, table, uploadRow } from '../ui.js';
+import { button, card, clear, deleteButton, dropZone, errorBox, facts, field, fmt, h, link, metric, name, select, uploadRow } from '../ui.js';
+import { uploadsList } from '../views.js';
 
 const IMAGENET = { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], layout: 'nchw', channelOrder: 'rgb' };
 
 /** A grid of decoded samples, spread over the dataset (what the model is fed, preprocessing undone). */
-export function previewGrid(dataset, count = 8) {
+function previewGrid(dataset, count = 8) {
   const grid = h('div.previews', { 'aria-live': 'polite' });
   const n = Math.min(count, dataset.sampleCount);
   const indexes = [...new Set(Array.from({ length: n }, (_, i) => Math.floor((i * dataset.sampleCount) / n)))];
@@ -141,33 +142,20 @@ export async function datasetsPage(main) {
     card('Upload a dataset', h('p.muted.small', 'npz (arrays keyed by input name, optional integer "labels"), npy, or a zip of images in class folders (cat/0001.jpg).'), upload, uploads),
     card('All datasets', listRegion));
 
-  const refresh = async () => {
-    try {
-      const page = await api.get('datasets?size=200');
-      clear(listRegion, table([
-        { label: 'Name', cell: d => link(`#/datasets/${d.id}`, name(d.name)) },
-        { label: 'Format', cell: d => d.format },
-        { label: 'Samples', cell: d => d.sampleCount.toLocaleString('en'), cls: 'num' },
-        { label: 'Tensors', cell: tensors },
-        { label: 'Labels', cell: d => (d.hasLabels ? (d.classNames ? `${d.classNames.length} classes` : 'yes') : 'no') },
-        { label: 'Size', cell: d => fmt.bytes(d.sizeBytes), cls: 'num' },
-        { label: 'Uploaded', cell: d => fmt.time(d.createdAt) },
-      ], page.items, { empty: 'No datasets yet: upload one above.', caption: `${page.total} dataset${page.total === 1 ? '' : 's'}`, rowAttrs: d => ({ dataset: { id: d.id } }) }));
-    } catch (e) {
-      showError(listRegion, e);
-    }
-  };
+  const refresh = uploadsList(listRegion, 'datasets', 'dataset', [
+    { label: 'Name', cell: d => link(`#/datasets/${d.id}`, name(d.name)) },
+    { label: 'Format', cell: d => d.format },
+    { label: 'Samples', cell: d => d.sampleCount.toLocaleString('en'), cls: 'num' },
+    { label: 'Tensors', cell: tensors },
+    { label: 'Labels', cell: d => (d.hasLabels ? (d.classNames ? `${d.classNames.length} classes` : 'yes') : 'no') },
+  ]);
   await refresh();
 }
 
 export async function datasetPage(main, ctx, id) {
   const d = await api.get(`datasets/${id}`);
   const actions = h('div');
-  const del = button('Delete dataset', () => busy(del, actions, async () => {
-    if (!confirm(`Delete dataset ${d.name}?`)) return;
-    await api.del(`datasets/${id}`);
-    location.hash = '#/datasets';
-  }), 'danger');
+  const del = deleteButton('Delete dataset', `Delete dataset ${d.name}?`, `datasets/${id}`, '#/datasets', actions, api.del);
   main.append(
     h('div.title', h('h1', name(d.name)), h('div.buttons', del)),
     actions,

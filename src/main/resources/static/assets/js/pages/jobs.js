@@ -1,12 +1,12 @@
 import * as api from '../api.js';
-import { button, card, clear, field, fmt, h, hashQuery, link, name, progressBar, select, showError, stateBadge, table } from '../ui.js';
+import { button, card, clear, count, field, fmt, h, hashQuery, link, name, progressBar, select, showError, stateBadge, table } from '../ui.js';
 
-export const TYPES = ['evaluate', 'benchmark', 'ptq', 'sensitivity', 'auto_quantize', 'qat', 'compile_tensorrt'];
+const TYPES = ['evaluate', 'benchmark', 'ptq', 'sensitivity', 'auto_quantize', 'qat', 'compile_tensorrt'];
 const STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** Model id → name, for lists. */
-export async function modelNames() {
+async function modelNames() {
   const page = await api.get('models?size=500');
   return new Map(page.items.map(m => [m.id, m.name]));
 }
@@ -41,7 +41,7 @@ export async function jobsPage(main, ctx) {
         { label: 'Progress', cell: j => h('div.progress-cell', progressBar(j.progress?.fraction, `${j.type} ${fmt.id(j.id)} progress`), name(j.error?.message || j.progress?.message || '', 'name.small')) },
         { label: 'Submitted', cell: j => fmt.time(j.createdAt) },
         { label: 'Took', cell: j => fmt.duration(j.startedAt, j.finishedAt), cls: 'num' },
-      ], res.items, { empty: 'No jobs match.', caption: `${res.total} job${res.total === 1 ? '' : 's'}`, rowAttrs: j => ({ dataset: { id: j.id, state: j.state } }) }));
+      ], res.items, { empty: 'No jobs match.', caption: count(res.total, 'job'), rowAttrs: j => ({ dataset: { id: j.id, state: j.state } }) }));
       const pages = Math.max(1, Math.ceil(res.total / res.size));
       const prev = button('← Newer', () => { page--; refresh(); });
       const next = button('Older →', () => { page++; refresh(); });

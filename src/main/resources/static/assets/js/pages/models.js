@@ -1,6 +1,6 @@
 import * as api from '../api.js';
-import { button, busy, card, clear, dropZone, facts, field, fmt, h, link, metric, name, showError, table, uploadRow } from '../ui.js';
-import { configLabel, paretoPanel } from '../views.js';
+import { button, busy, card, clear, deleteButton, dropZone, facts, field, fmt, h, link, metric, name, showError, table, uploadRow } from '../ui.js';
+import { configLabel, paretoPanel, uploadsList } from '../views.js';
 
 function opTypes(model, max = 4) {
   const entries = Object.entries(model.opTypes || {}).sort((a, b) => b[1] - a[1]);
@@ -37,34 +37,21 @@ export async function modelsPage(main) {
     }
   };
 
-  const refresh = async () => {
-    try {
-      const page = await api.get('models?size=200');
-      clear(listRegion, table([
-        { label: 'Name', cell: m => link(`#/models/${m.id}`, name(m.name)) },
-        { label: 'Inputs', cell: m => io(m.inputs) },
-        { label: 'Opset', cell: m => String(m.opsetVersion), cls: 'num' },
-        { label: 'Nodes', cell: m => String(m.nodeCount), cls: 'num' },
-        { label: 'Quantizable', cell: m => String(m.quantizableNodes.length), cls: 'num' },
-        { label: 'Op types', cell: m => opTypes(m) },
-        { label: 'Size', cell: m => fmt.bytes(m.sizeBytes), cls: 'num' },
-        { label: 'Uploaded', cell: m => fmt.time(m.createdAt) },
-      ], page.items, { empty: 'No models yet: upload one above.', caption: `${page.total} model${page.total === 1 ? '' : 's'}`, rowAttrs: m => ({ dataset: { id: m.id } }) }));
-    } catch (e) {
-      showError(listRegion, e);
-    }
-  };
+  const refresh = uploadsList(listRegion, 'models', 'model', [
+    { label: 'Name', cell: m => link(`#/models/${m.id}`, name(m.name)) },
+    { label: 'Inputs', cell: m => io(m.inputs) },
+    { label: 'Opset', cell: m => String(m.opsetVersion), cls: 'num' },
+    { label: 'Nodes', cell: m => String(m.nodeCount), cls: 'num' },
+    { label: 'Quantizable', cell: m => String(m.quantizableNodes.length), cls: 'num' },
+    { label: 'Op types', cell: m => opTypes(m) },
+  ]);
   await refresh();
 }
 
 export async function modelPage(main, ctx, id) {
   const m = await api.get(`models/${id}`);
   const actions = h('div');
-  const del = button('Delete model', () => busy(del, actions, async () => {
-    if (!confirm(`Delete model ${m.name}? Its jobs and reports stay.`)) return;
-    await api.del(`models/${id}`);
-    location.hash = '#/models';
-  }), 'danger');
+  const del = deleteButton('Delete model', `Delete model ${m.name}? Its jobs and reports stay.`, `models/${id}`, '#/models', actions, api.del);
   const download = button('Download', () => busy(download, actions, () => api.download(`models/${id}/content`, `${m.name}.onnx`)));
   main.append(
     h('div.title', h('h1', name(m.name)), h('div.buttons', link(`#/jobs/new?modelId=${id}`, 'Run a job…'), download, del)),
