@@ -67,6 +67,12 @@ export function bars(el, { rows, valueName, color, more = [] }) {
     series: [
       { type: 'bar', name: valueName, data: rows.map(r => r.value ?? null), itemStyle: { color: color || colors[0] }, barMaxWidth: 36 },
       ...more.map((m, i) => ({ type: 'bar', name: m.name, data: m.values.map(v => v ?? null), itemStyle: { color: colors[(i + 3) % colors.length] }, barMaxWidth: 36 })),
+      // a layer without a value still gets its bar: a grey stub marked n/a, in the same place
+      ...(!more.length && rows.some(r => r.value === null || r.value === undefined) ? [{
+        type: 'bar', name: 'not measured', data: rows.map(r => (r.value === null || r.value === undefined ? 0 : null)), barGap: '-100%',
+        barMinHeight: 8, barMaxWidth: 36, itemStyle: { color: '#cbd5e1' }, label: { show: true, position: 'top', formatter: 'n/a', color: '#64748b' },
+        tooltip: { show: false },
+      }] : []),
     ],
   }, rows.length);
 }

@@ -117,6 +117,13 @@ class HistogramApiTest extends ServiceTest {
     }
 
     @Test
+    void theEndpointsAreInTheOpenApiDocument() {
+        String docs = api().get("/v3/api-docs").body();
+        assertThat(docs).contains("\"/api/v1/artifacts/{id}/histograms\"").contains("\"/api/v1/artifacts/{id}/histograms/tensor\"")
+                .contains("\"/api/v1/datasets/{id}/samples/{index}/preview.png\"");
+    }
+
+    @Test
     void badParametersUnknownTensorsAndOtherArtifactsAreClearProblems() {
         Api.Res bad = api().get("/api/v1/artifacts/" + histograms + "/histograms/tensor?name=Input3&activations=fp8&bars=2&percentile=5");
         assertThat(bad.status()).isEqualTo(400);

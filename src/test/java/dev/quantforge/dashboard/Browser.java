@@ -80,6 +80,8 @@ final class Browser implements AutoCloseable {
             LoggingPreferences logs = new LoggingPreferences();
             logs.enable(LogType.BROWSER, Level.ALL);
             o.setCapability("goog:loggingPrefs", logs);
+            // with the driver executable given, Selenium's DriverFinder takes it and never runs Selenium Manager
+            // (which would try to download a driver and a browser)
             ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(CHROMEDRIVER))
                     .usingAnyFreePort().build();
             ChromeDriver driver = new ChromeDriver(service, o);

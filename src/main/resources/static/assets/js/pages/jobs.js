@@ -41,7 +41,7 @@ export async function jobsPage(main, ctx) {
         { label: 'Progress', cell: j => h('div.progress-cell', progressBar(j.progress?.fraction, `${j.type} ${fmt.id(j.id)} progress`), name(j.error?.message || j.progress?.message || '', 'name.small')) },
         { label: 'Submitted', cell: j => fmt.time(j.createdAt) },
         { label: 'Took', cell: j => fmt.duration(j.startedAt, j.finishedAt), cls: 'num' },
-      ], res.items, { empty: 'No jobs match.', caption: count(res.total, 'job'), rowAttrs: j => ({ dataset: { id: j.id, state: j.state } }) }));
+      ], res.items, { empty: 'No jobs match.', caption: count(res.total, 'job'), rowAttrs: j => ({ dataset: { id: j.id, type: j.type, state: j.state } }) }));
       const pages = Math.max(1, Math.ceil(res.total / res.size));
       const prev = button('← Newer', () => { page--; refresh(); });
       const next = button('Older →', () => { page++; refresh(); });
