@@ -32,7 +32,7 @@ import dev.quantforge.dataset.io.ZipLimits;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.QfProperties;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
@@ -132,7 +132,7 @@ public class DatasetService {
             Preprocessing pre = Preprocessing.fromMap(map);
             pre.validate();
             return pre;
-        } catch (DataFormatException e) {
+        } catch (InvalidInputException e) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("preprocessing", e.getMessage())));
         }
     }

@@ -22,7 +22,7 @@ import dev.quantforge.model.ModelService;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.ApiException.FieldError;
 import dev.quantforge.platform.Page;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.report.ReportRepository;
 
@@ -141,7 +141,7 @@ public class JobService {
             }
             try {
                 InputBinding.bind(models.tensorInputs(model), datasets.tensors(ds));
-            } catch (DataFormatException mismatch) {
+            } catch (InvalidInputException mismatch) {
                 throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST, "Dataset does not fit the model",
                         e.getKey().field() + " " + ds.getId() + " (" + ds.getName() + ") cannot feed model " + model.getId()
                                 + " (" + model.getName() + "): " + mismatch.getMessage(),

@@ -34,7 +34,7 @@ public interface JobTypeSpec {
     }
 
     /** Checks the model itself (e.g. ops the job cannot handle); adds field errors. */
-    default void validateModel(dev.quantforge.quant.onnx.ModelSummary summary, List<ApiException.FieldError> errors) {
+    default void validateModel(dev.quantforge.quant.inspect.ModelSummary summary, List<ApiException.FieldError> errors) {
     }
 
     /** Dataset roles whose dataset must carry labels (e.g. the evaluation set of a top-1 evaluation). */

@@ -22,8 +22,8 @@ import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.quant.data.TensorInfo;
-import dev.quantforge.quant.onnx.ModelInspector;
-import dev.quantforge.quant.onnx.ModelSummary;
+import dev.quantforge.quant.inspect.ModelInspector;
+import dev.quantforge.quant.inspect.ModelSummary;
 import dev.quantforge.storage.BlobStore;
 
 /** Upload (streamed, content-addressed, validated), listing and deletion of ONNX models. */

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import dev.quantforge.quant.onnx.ModelSummary;
+import dev.quantforge.quant.inspect.ModelSummary;
 
 /** A model as the API shows it (docs/API.md "Model"). */
 public record ModelView(

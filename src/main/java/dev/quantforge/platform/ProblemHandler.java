@@ -24,7 +24,7 @@ import org.springframework.web.multipart.MultipartException;
 import org.springframework.web.multipart.support.MissingServletRequestPartException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 
 /**
  * Turns every failure into application/problem+json (RFC 9457). Bad input is a 4xx whose
@@ -40,8 +40,8 @@ public class ProblemHandler {
         return problem(e.status(), e.title(), e.getMessage(), e.errors());
     }
 
-    @ExceptionHandler(DataFormatException.class)
-    ResponseEntity<ProblemDetail> dataFormat(DataFormatException e) {
+    @ExceptionHandler(InvalidInputException.class)
+    ResponseEntity<ProblemDetail> dataFormat(InvalidInputException e) {
         return problem(HttpStatus.BAD_REQUEST, "Invalid input", e.getMessage(), List.of());
     }
 

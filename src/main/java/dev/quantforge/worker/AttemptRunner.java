@@ -9,7 +9,7 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.progress.CancelledException;
 
 /**
@@ -44,7 +44,7 @@ public final class AttemptRunner {
             return new Succeeded(outcome);
         } catch (CancelledException e) {
             return new Stopped(e.getMessage());
-        } catch (DataFormatException e) {
+        } catch (InvalidInputException e) {
             execution.log("failed: " + e.getMessage());
             return new Failed("invalid_input", e.getMessage(), false);
         } catch (OutOfMemoryError e) {

@@ -11,7 +11,7 @@ public interface JobHandler extends JobTypeSpec {
 
     /**
      * @throws dev.quantforge.quant.progress.CancelledException when cancel was requested (via progress)
-     * @throws dev.quantforge.quant.data.DataFormatException    for bad input: the job fails without retry
+     * @throws dev.quantforge.quant.InvalidInputException    for bad input: the job fails without retry
      */
     JobOutcome run(JobExecution execution) throws Exception;
 }

@@ -41,7 +41,7 @@ import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
 import dev.quantforge.quant.onnx.GraphPreparer;
-import dev.quantforge.quant.onnx.ModelInspector;
+import dev.quantforge.quant.inspect.ModelInspector;
 import dev.quantforge.quant.onnx.PrepareOptions;
 import dev.quantforge.quant.onnx.PreparedModel;
 import dev.quantforge.quant.progress.Progress;
@@ -96,7 +96,7 @@ class PtqBenchmark {
     }
 
     static Prepared prepare(Path model, Path tmp, String name) throws IOException {
-        OnnxMl.ModelProto original = ModelInspector.parse(model);
+        OnnxMl.ModelProto original = Graphs.parse(model);
         PreparedModel prepared = new GraphPreparer().prepare(original, new PrepareOptions(true));
         OnnxMl.ModelProto fp32 = QdqPreparation.apply(prepared.model());
         Path file = tmp.resolve(name + ".fp32.onnx");

@@ -148,7 +148,7 @@ class OnnxNodeConformanceTest {
                 for (int i = 0; Files.exists(data.resolve("output_" + i + ".pb")); i++) {
                     expected.add(OnnxMl.TensorProto.parseFrom(Files.readAllBytes(data.resolve("output_" + i + ".pb"))));
                 }
-            } catch (UnsupportedOperationException | dev.quantforge.quant.data.DataFormatException e) {
+            } catch (UnsupportedOperationException | dev.quantforge.quant.InvalidInputException e) {
                 return new Outcome(test, "skipped", "test data: " + e.getMessage());
             } catch (IOException e) {
                 return new Outcome(test, "skipped", "unreadable test data: " + e.getMessage());

@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -29,7 +29,7 @@ public enum DatasetFormat {
                 return f;
             }
         }
-        throw new DataFormatException("unknown dataset format '" + name + "'; use one of npz, npy, image_folder");
+        throw new InvalidInputException("unknown dataset format '" + name + "'; use one of npz, npy, image_folder");
     }
 
     /**
@@ -40,7 +40,7 @@ public enum DatasetFormat {
         byte[] head = readHead(file, 8);
         String what = originalFilename == null || originalFilename.isBlank() ? "the file" : "'" + originalFilename + "'";
         if (head.length == 0) {
-            throw new DataFormatException(what + " is empty; upload an .npz, an .npy or a .zip of images");
+            throw new InvalidInputException(what + " is empty; upload an .npz, an .npy or a .zip of images");
         }
         if (startsWith(head, NpyHeader.MAGIC)) {
             return NPY;
@@ -53,13 +53,13 @@ public enum DatasetFormat {
             if (names.stream().anyMatch(ImageFolderDataset::isImageName)) {
                 return IMAGE_FOLDER;
             }
-            throw new DataFormatException(what + " is a zip archive but contains neither .npy arrays (npz) nor JPEG/PNG images"
+            throw new InvalidInputException(what + " is a zip archive but contains neither .npy arrays (npz) nor JPEG/PNG images"
                     + " (image_folder)" + (names.isEmpty() ? "; the archive is empty" : ""));
         }
         String hint = head.length >= 2 && (head[0] & 0xFF) == 0x1F && (head[1] & 0xFF) == 0x8B
                 ? " (it looks like a gzip file; decompress it and save the arrays with numpy.savez or numpy.save)"
                 : "";
-        throw new DataFormatException(what + " is not a recognized dataset: expected an .npz (zip of .npy arrays), an .npy"
+        throw new InvalidInputException(what + " is not a recognized dataset: expected an .npz (zip of .npy arrays), an .npy"
                 + " array or a .zip of images in class folders, but the file starts with bytes " + hex(head) + hint);
     }
 

@@ -1,7 +1,7 @@
 package dev.quantforge.dataset.io;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
 import java.io.IOException;
@@ -36,7 +36,7 @@ public final class DatasetInspector {
      * @param formatOrNull     the format the user gave, or null to detect it
      * @param originalFilename the uploaded file's name, for messages only (may be null)
      * @param preprocessing    the preprocessing to validate against the format (null = defaults)
-     * @throws DataFormatException with a message for the user when the file cannot be used
+     * @throws InvalidInputException with a message for the user when the file cannot be used
      */
     public DatasetSummary inspect(Path file, DatasetFormat formatOrNull, String originalFilename, Preprocessing preprocessing)
             throws IOException {
@@ -44,7 +44,7 @@ public final class DatasetInspector {
         DatasetFormat format = formatOrNull == null ? DatasetFormat.detect(file, originalFilename) : checkFormat(file, formatOrNull);
         SampleSource source = DatasetReaders.open(file, format, pre, limits);
         if (source.sampleCount() == 0) {
-            throw new DataFormatException("the dataset has no samples (the first axis of its arrays is 0); upload at least one");
+            throw new InvalidInputException("the dataset has no samples (the first axis of its arrays is 0); upload at least one");
         }
         readEverySample(source);
         return new DatasetSummary(format, source.sampleCount(), source.tensors(), source.hasLabels(),
@@ -56,11 +56,11 @@ public final class DatasetInspector {
         boolean npy = DatasetFormat.startsWith(head, NpyHeader.MAGIC);
         boolean zip = DatasetFormat.isZip(head);
         if (format == DatasetFormat.NPY && !npy) {
-            throw new DataFormatException("format 'npy' was requested but the file is " + (zip ? "a zip archive" : "not an .npy array")
+            throw new InvalidInputException("format 'npy' was requested but the file is " + (zip ? "a zip archive" : "not an .npy array")
                     + " (it does not start with \\x93NUMPY); " + (zip ? "use format npz or image_folder" : "save it with numpy.save"));
         }
         if (format != DatasetFormat.NPY && !zip) {
-            throw new DataFormatException("format '" + format.apiName() + "' was requested but the file is not a zip archive"
+            throw new InvalidInputException("format '" + format.apiName() + "' was requested but the file is not a zip archive"
                     + (npy ? " (it is an .npy array; use format npy)" : ""));
         }
         return format;
@@ -83,7 +83,7 @@ public final class DatasetInspector {
                 if (batch.hasLabels()) {
                     for (int i = 0; i < batch.size(); i++) {
                         if (batch.labels()[i] < 0) {
-                            throw new DataFormatException("labels must be class indices >= 0, but sample "
+                            throw new InvalidInputException("labels must be class indices >= 0, but sample "
                                     + (batch.firstSample() + i) + " has label " + batch.labels()[i]);
                         }
                     }
@@ -94,7 +94,7 @@ public final class DatasetInspector {
             throw e.getCause();
         }
         if (seen != source.sampleCount()) {
-            throw new DataFormatException("read " + seen + " samples but the dataset declares " + source.sampleCount()
+            throw new InvalidInputException("read " + seen + " samples but the dataset declares " + source.sampleCount()
                     + "; the file is corrupt");
         }
     }

@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -43,7 +43,7 @@ final class ImageDecoding {
                 reader.setInput(in, true, true);
                 long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
                 if (pixels > maxPixels) {
-                    throw new DataFormatException("image '" + fileName + "' is " + reader.getWidth(0) + "x"
+                    throw new InvalidInputException("image '" + fileName + "' is " + reader.getWidth(0) + "x"
                             + reader.getHeight(0) + " pixels, more than the limit of " + maxPixels + "; downscale it");
                 }
                 BufferedImage image = reader.read(0);
@@ -55,15 +55,15 @@ final class ImageDecoding {
                 reader.dispose();
             }
         } catch (IOException | RuntimeException e) {
-            if (e instanceof DataFormatException dfe) {
+            if (e instanceof InvalidInputException dfe) {
                 throw dfe;
             }
             throw undecodable(fileName, String.valueOf(e.getMessage()));
         }
     }
 
-    private static DataFormatException undecodable(String fileName, String why) {
-        return new DataFormatException("image '" + fileName + "' could not be decoded (" + why
+    private static InvalidInputException undecodable(String fileName, String why) {
+        return new InvalidInputException("image '" + fileName + "' could not be decoded (" + why
                 + "); remove it from the zip or replace it with a valid JPEG or PNG");
     }
 

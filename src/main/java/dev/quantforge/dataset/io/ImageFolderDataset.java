@@ -1,7 +1,7 @@
 package dev.quantforge.dataset.io;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
@@ -64,7 +64,7 @@ public final class ImageFolderDataset implements SampleSource {
                 }
             }
             if (imageNames.isEmpty()) {
-                throw new DataFormatException("the zip contains no images (" + String.join(", ", new TreeSet<>(IMAGE_EXTENSIONS))
+                throw new InvalidInputException("the zip contains no images (" + String.join(", ", new TreeSet<>(IMAGE_EXTENSIONS))
                         + "); put them in class folders such as cat/0001.jpg");
             }
             int classDepth = classFolderDepth(imageNames);
@@ -109,22 +109,22 @@ public final class ImageFolderDataset implements SampleSource {
         for (String name : imageNames) {
             String[] parts = name.split("/");
             if (parts.length == 1) {
-                throw new DataFormatException("image '" + name + "' is not inside a class folder; put every image into a"
+                throw new InvalidInputException("image '" + name + "' is not inside a class folder; put every image into a"
                         + " folder named after its class, e.g. cat/0001.jpg, dog/0001.jpg");
             }
             if (parts.length > 3) {
-                throw new DataFormatException("image '" + name + "' is nested too deeply; expected <class>/<file> or"
+                throw new InvalidInputException("image '" + name + "' is nested too deeply; expected <class>/<file> or"
                         + " <top folder>/<class>/<file>");
             }
             depths.add(parts.length);
             tops.add(parts[0]);
         }
         if (depths.size() > 1) {
-            throw new DataFormatException("images are at different folder depths (some as <class>/<file>, some one folder"
+            throw new InvalidInputException("images are at different folder depths (some as <class>/<file>, some one folder"
                     + " deeper); put all images into class folders at the same level");
         }
         if (depths.contains(3) && tops.size() > 1) {
-            throw new DataFormatException("found class folders under several top-level folders " + tops
+            throw new InvalidInputException("found class folders under several top-level folders " + tops
                     + "; use a single top folder (or none) that holds the class folders");
         }
         return depths.contains(3) ? 1 : 0;
@@ -168,14 +168,14 @@ public final class ImageFolderDataset implements SampleSource {
     private BufferedImage decode(SafeZip zip, String entryName) throws IOException {
         ZipEntry entry = zip.entry(entryName);
         if (entry == null) {
-            throw new DataFormatException("image '" + entryName + "' disappeared from the zip; the file changed while in use");
+            throw new InvalidInputException("image '" + entryName + "' disappeared from the zip; the file changed while in use");
         }
         byte[] bytes;
         try (InputStream in = zip.open(entry)) {
             bytes = in.readNBytes(MAX_IMAGE_FILE_BYTES + 1);
         }
         if (bytes.length > MAX_IMAGE_FILE_BYTES) {
-            throw new DataFormatException("image '" + entryName + "' is larger than " + (MAX_IMAGE_FILE_BYTES >> 20)
+            throw new InvalidInputException("image '" + entryName + "' is larger than " + (MAX_IMAGE_FILE_BYTES >> 20)
                     + " MiB; downscale it");
         }
         return ImageDecoding.decode(bytes, entryName, limits.maxImagePixels());
@@ -257,7 +257,7 @@ public final class ImageFolderDataset implements SampleSource {
         /** Without resize every image must have the size of the first one (which gave the tensor shape). */
         private void checkSameSize(String entryName, int w, int h) {
             if (w != width || h != height) {
-                throw new DataFormatException("image '" + entryName + "' is " + w + "x" + h + " (width x height) but the"
+                throw new InvalidInputException("image '" + entryName + "' is " + w + "x" + h + " (width x height) but the"
                         + " first image '" + samples.get(0).entryName + "' is " + width + "x" + height + "; all images must"
                         + " have the same size, or set preprocessing.resize to [height, width]");
             }

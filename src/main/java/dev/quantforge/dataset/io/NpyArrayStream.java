@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.NdArray;
 import java.io.IOException;
@@ -49,7 +49,7 @@ final class NpyArrayStream {
         int n = in.readNBytes(bytes, 0, bytes.length);
         if (n < bytes.length) {
             long complete = samplesRead + n / Math.max(1, header.sampleBytes());
-            throw new DataFormatException("array '" + name + "' is truncated: its data ends after " + complete
+            throw new InvalidInputException("array '" + name + "' is truncated: its data ends after " + complete
                     + " of " + header.sampleCount() + " samples; upload the complete file again");
         }
         samplesRead += count;
@@ -67,7 +67,7 @@ final class NpyArrayStream {
     /** Checks that nothing follows the last sample (a longer entry means a corrupt or mislabeled file). */
     void verifyAtEnd() throws IOException {
         if (in.read() >= 0) {
-            throw new DataFormatException("array '" + name + "' has more data bytes than its shape "
+            throw new InvalidInputException("array '" + name + "' has more data bytes than its shape "
                     + header.shapeList() + " " + header.elementType().apiName() + " needs; the file is corrupt");
         }
     }

@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
 import java.io.BufferedInputStream;
@@ -28,11 +28,11 @@ public final class NpyDataset implements SampleSource {
             this.header = NpyHeader.read(in, TENSOR_NAME);
         }
         if (header.shape().length == 0) {
-            throw new DataFormatException("the array is a scalar (shape ()); it needs a first axis with one entry per sample");
+            throw new InvalidInputException("the array is a scalar (shape ()); it needs a first axis with one entry per sample");
         }
         long dataBytes = Files.size(file) - header.dataOffset();
         if (dataBytes != header.dataBytes()) {
-            throw new DataFormatException("the .npy file holds " + dataBytes + " data bytes but its shape " + header.shapeList()
+            throw new InvalidInputException("the .npy file holds " + dataBytes + " data bytes but its shape " + header.shapeList()
                     + " " + header.elementType().apiName() + " needs " + header.dataBytes()
                     + (dataBytes < header.dataBytes() ? "; the file is truncated — upload the complete file" : "; the file is corrupt"));
         }

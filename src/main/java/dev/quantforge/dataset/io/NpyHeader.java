@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import java.io.IOException;
 import java.io.InputStream;
@@ -69,11 +69,11 @@ public record NpyHeader(ElementType elementType, boolean bigEndian, long[] shape
             throw corrupt(arrayName, "the header lacks one of 'descr', 'fortran_order', 'shape'");
         }
         if (!(descr instanceof String dtype)) {
-            throw new DataFormatException("array '" + arrayName + "' has a structured dtype (" + descr
+            throw new InvalidInputException("array '" + arrayName + "' has a structured dtype (" + descr
                     + "), which is not supported; store each field as its own array");
         }
         if (Boolean.TRUE.equals(fortranOrder)) {
-            throw new DataFormatException("array '" + arrayName + "' is stored in Fortran (column-major) order, which is not"
+            throw new InvalidInputException("array '" + arrayName + "' is stored in Fortran (column-major) order, which is not"
                     + " supported; save it with np.ascontiguousarray(arr)");
         }
         if (!(shapeValue instanceof List<?> dims)) {
@@ -108,7 +108,7 @@ public record NpyHeader(ElementType elementType, boolean bigEndian, long[] shape
             case "i8" -> ElementType.INT64;
             case "u8" -> ElementType.UINT64;
             case "b1" -> ElementType.BOOL;
-            default -> throw new DataFormatException("array '" + arrayName + "' has dtype '" + descr + "'"
+            default -> throw new InvalidInputException("array '" + arrayName + "' has dtype '" + descr + "'"
                     + describeUnsupported(code) + "; supported are float16/32/64, (u)int8/16/32/64 and bool"
                     + " — convert it with arr.astype(np.float32)");
         };
@@ -130,8 +130,8 @@ public record NpyHeader(ElementType elementType, boolean bigEndian, long[] shape
         return "";
     }
 
-    private static DataFormatException corrupt(String arrayName, String why) {
-        return new DataFormatException("array '" + arrayName + "' is not a valid .npy file: " + why
+    private static InvalidInputException corrupt(String arrayName, String why) {
+        return new InvalidInputException("array '" + arrayName + "' is not a valid .npy file: " + why
                 + "; write it with numpy.save or numpy.savez");
     }
 
@@ -157,7 +157,7 @@ public record NpyHeader(ElementType elementType, boolean bigEndian, long[] shape
             }
             return n;
         } catch (ArithmeticException e) {
-            throw new DataFormatException("array shape " + Arrays.toString(shape) + " is too large");
+            throw new InvalidInputException("array shape " + Arrays.toString(shape) + " is too large");
         }
     }
 

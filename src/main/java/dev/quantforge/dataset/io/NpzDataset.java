@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
 import java.io.IOException;
@@ -52,12 +52,12 @@ public final class NpzDataset implements SampleSource {
                     header = NpyHeader.read(in, name);
                 }
                 if (header.shape().length == 0) {
-                    throw new DataFormatException("array '" + name + "' is a scalar (shape ()); every array needs a first"
+                    throw new InvalidInputException("array '" + name + "' is a scalar (shape ()); every array needs a first"
                             + " axis with one entry per sample");
                 }
                 long expectedSize = header.dataOffset() + header.dataBytes();
                 if (entry.getSize() >= 0 && entry.getSize() != expectedSize) {
-                    throw new DataFormatException("array '" + name + "' holds " + (entry.getSize() - header.dataOffset())
+                    throw new InvalidInputException("array '" + name + "' holds " + (entry.getSize() - header.dataOffset())
                             + " data bytes but its shape " + header.shapeList() + " " + header.elementType().apiName()
                             + " needs " + header.dataBytes() + "; the file is truncated or corrupt");
                 }
@@ -71,7 +71,7 @@ public final class NpzDataset implements SampleSource {
             }
         }
         if (arrays.isEmpty()) {
-            throw new DataFormatException(labels == null
+            throw new InvalidInputException(labels == null
                     ? "the npz contains no .npy arrays; save the data with numpy.savez(path, <input name>=array)"
                     : "the npz contains only 'labels'; add the input arrays, keyed by the model's input names");
         }
@@ -80,7 +80,7 @@ public final class NpzDataset implements SampleSource {
             all.add(labels);
         }
         if (all.stream().map(a -> a.header.sampleCount()).distinct().count() > 1) {
-            throw new DataFormatException("the arrays have different first-axis lengths, but the first axis is the sample"
+            throw new InvalidInputException("the arrays have different first-axis lengths, but the first axis is the sample"
                     + " axis and must be equal for all arrays: " + all.stream()
                     .map(a -> "'" + a.name + "' has " + a.header.sampleCount())
                     .collect(Collectors.joining(", ")));
@@ -95,12 +95,12 @@ public final class NpzDataset implements SampleSource {
 
     private static void checkLabels(NpyHeader header) {
         if (!header.elementType().isInteger()) {
-            throw new DataFormatException("labels must be integer class indices, got " + header.elementType().apiName()
+            throw new InvalidInputException("labels must be integer class indices, got " + header.elementType().apiName()
                     + "; save them with labels.astype(np.int64)");
         }
         long[] shape = header.shape();
         if (shape.length == 0 || shape.length > 2 || (shape.length == 2 && shape[1] != 1)) {
-            throw new DataFormatException("labels must have shape [N] or [N, 1] (one class index per sample), got "
+            throw new InvalidInputException("labels must have shape [N] or [N, 1] (one class index per sample), got "
                     + header.shapeList());
         }
     }
@@ -141,7 +141,7 @@ public final class NpzDataset implements SampleSource {
     private NpyArrayStream openArray(SafeZip zip, Array array) throws IOException {
         ZipEntry entry = zip.entry(array.entryName);
         if (entry == null) {
-            throw new DataFormatException("array '" + array.name + "' disappeared from the npz; the file changed while in use");
+            throw new InvalidInputException("array '" + array.name + "' disappeared from the npz; the file changed while in use");
         }
         InputStream in = zip.open(entry);
         NpyHeader.read(in, array.name); // skip the header; it was parsed when the dataset was opened

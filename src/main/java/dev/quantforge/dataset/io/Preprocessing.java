@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -124,8 +124,8 @@ public record Preprocessing(int[] resize, double scale, double[] mean, double[] 
         }
     }
 
-    private static DataFormatException invalid(String message) {
-        return new DataFormatException("invalid preprocessing: " + message);
+    private static InvalidInputException invalid(String message) {
+        return new InvalidInputException("invalid preprocessing: " + message);
     }
 
     /** Parses the JSON object of the API (already parsed into maps, lists, numbers); null means defaults. */

@@ -1,6 +1,6 @@
 package dev.quantforge.dataset.io;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import java.io.Closeable;
 import java.io.EOFException;
 import java.io.FilterInputStream;
@@ -51,7 +51,7 @@ final class SafeZip implements Closeable {
                 ZipEntry entry = e.nextElement();
                 checkPath(entry.getName());
                 if (!seen.add(entry.getName())) {
-                    throw new DataFormatException("the zip archive contains the entry '" + entry.getName()
+                    throw new InvalidInputException("the zip archive contains the entry '" + entry.getName()
                             + "' twice; re-create the archive");
                 }
                 if (entry.isDirectory()) {
@@ -93,7 +93,7 @@ final class SafeZip implements Closeable {
         try {
             return new ZipFile(file.toFile());
         } catch (ZipException e) {
-            throw new DataFormatException("the file is not a readable zip archive (" + e.getMessage() + "); it is probably"
+            throw new InvalidInputException("the file is not a readable zip archive (" + e.getMessage() + "); it is probably"
                     + " truncated or corrupt — upload the complete file again");
         }
     }
@@ -129,7 +129,7 @@ final class SafeZip implements Closeable {
             escapes |= part.equals("..");
         }
         if (absolute || escapes) {
-            throw new DataFormatException("zip entry '" + name + "' has an unsafe path ("
+            throw new InvalidInputException("zip entry '" + name + "' has an unsafe path ("
                     + (absolute ? "absolute path" : "'..' leads outside the archive")
                     + "); such archives are refused — re-create the zip with relative paths inside one folder");
         }
@@ -140,15 +140,15 @@ final class SafeZip implements Closeable {
         if (inflated > limits.ratioCheckMinBytes()
                 && (compressed <= 0 || inflated > limits.maxCompressionRatio() * compressed)) {
             String ratio = compressed <= 0 ? "unbounded" : String.format(Locale.ROOT, "%.0f:1", (double) inflated / compressed);
-            throw new DataFormatException(String.format(Locale.ROOT,
+            throw new InvalidInputException(String.format(Locale.ROOT,
                     "zip entry '%s' inflates from %d compressed bytes to %d bytes or more, a compression ratio of %s (limit %.0f:1);"
                             + " it is refused as a likely decompression bomb", entry.getName(), compressed,
                     inflated, ratio, limits.maxCompressionRatio()));
         }
     }
 
-    private static DataFormatException totalLimitExceeded(ZipLimits limits, String how) {
-        return new DataFormatException("the zip archive " + how + " more than " + limits.maxUncompressedBytes()
+    private static InvalidInputException totalLimitExceeded(ZipLimits limits, String how) {
+        return new InvalidInputException("the zip archive " + how + " more than " + limits.maxUncompressedBytes()
                 + " uncompressed bytes, the limit for datasets (maxUncompressedBytes); it is refused as a likely"
                 + " decompression bomb — upload a smaller dataset or ask an administrator to raise the limit");
     }
@@ -187,7 +187,7 @@ final class SafeZip implements Closeable {
             try {
                 n = in.read(b, off, len);
             } catch (ZipException | EOFException e) {
-                throw new DataFormatException("zip entry '" + entry.getName() + "' is corrupt or truncated ("
+                throw new InvalidInputException("zip entry '" + entry.getName() + "' is corrupt or truncated ("
                         + e.getMessage() + "); upload the complete file again");
             }
             if (n < 0) {
@@ -202,7 +202,7 @@ final class SafeZip implements Closeable {
             }
             checkRatio(entry, count, limits);
             if (entry.getSize() >= 0 && count > entry.getSize()) {
-                throw new DataFormatException("zip entry '" + entry.getName() + "' inflates to more bytes than the "
+                throw new InvalidInputException("zip entry '" + entry.getName() + "' inflates to more bytes than the "
                         + entry.getSize() + " it declares; the archive is corrupt or forged");
             }
             return n;
@@ -229,11 +229,11 @@ final class SafeZip implements Closeable {
             }
             verified = true;
             if (entry.getSize() >= 0 && count != entry.getSize()) {
-                throw new DataFormatException("zip entry '" + entry.getName() + "' is truncated: it inflates to " + count
+                throw new InvalidInputException("zip entry '" + entry.getName() + "' is truncated: it inflates to " + count
                         + " bytes but declares " + entry.getSize() + "; upload the complete file again");
             }
             if (entry.getCrc() >= 0 && crc.getValue() != entry.getCrc()) {
-                throw new DataFormatException("zip entry '" + entry.getName() + "' is corrupt (CRC mismatch);"
+                throw new InvalidInputException("zip entry '" + entry.getName() + "' is corrupt (CRC mismatch);"
                         + " upload the file again");
             }
         }

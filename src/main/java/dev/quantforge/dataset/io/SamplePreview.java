@@ -1,7 +1,7 @@
 package dev.quantforge.dataset.io;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
@@ -38,7 +38,7 @@ public final class SamplePreview {
     /**
      * @param preprocessing the dataset's preprocessing (null: none)
      * @throws IndexOutOfBoundsException when the dataset has no sample {@code index}
-     * @throws DataFormatException       when the sample is not image-shaped
+     * @throws InvalidInputException       when the sample is not image-shaped
      */
     public static Preview of(SampleSource source, Preprocessing preprocessing, long index) throws IOException {
         if (index < 0 || index >= source.sampleCount()) {
@@ -121,7 +121,7 @@ public final class SamplePreview {
             c = (int) dims[2];
             hwc = true;
         } else {
-            throw new DataFormatException("tensor '" + info.name() + "' has samples of shape " + Arrays.toString(dims)
+            throw new InvalidInputException("tensor '" + info.name() + "' has samples of shape " + Arrays.toString(dims)
                     + ", not an image ([C,H,W] or [H,W,C] with 1 or 3 channels, or [H,W])");
         }
         float min = Float.POSITIVE_INFINITY;
@@ -143,7 +143,7 @@ public final class SamplePreview {
 
     private static BufferedImage draw(int h, int w, int c, boolean hwc, ToPixel toPixel, float[] x) {
         if (c != 1 && c != 3) {
-            throw new DataFormatException("a preview needs 1 or 3 channels, the sample has " + c);
+            throw new InvalidInputException("a preview needs 1 or 3 channels, the sample has " + c);
         }
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         int plane = h * w;

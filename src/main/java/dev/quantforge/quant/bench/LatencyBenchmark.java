@@ -6,7 +6,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.data.NdArray;
@@ -67,7 +67,7 @@ public final class LatencyBenchmark {
         for (OrtModel model : models) {
             if (model.fixedBatchSize().isPresent() && model.fixedBatchSize().getAsLong() != batchSize) {
                 long fixed = model.fixedBatchSize().getAsLong();
-                throw new DataFormatException("model has a fixed batch of " + fixed + "; use batchSize " + fixed);
+                throw new InvalidInputException("model has a fixed batch of " + fixed + "; use batchSize " + fixed);
             }
         }
         Batch batch;
@@ -108,7 +108,7 @@ public final class LatencyBenchmark {
                 }
             }
         } catch (OrtException e) {
-            throw new DataFormatException("ONNX Runtime failed to run the model: " + e.getMessage(), e);
+            throw new InvalidInputException("ONNX Runtime failed to run the model: " + e.getMessage(), e);
         } finally {
             feeds.forEach(OnnxValue::close);
         }
@@ -140,7 +140,7 @@ public final class LatencyBenchmark {
     private static Batch firstBatch(SampleSource data, int batchSize) {
         try (SampleSource.BatchIterator batches = data.batches(batchSize, batchSize)) {
             if (!batches.hasNext()) {
-                throw new DataFormatException("the benchmark dataset has no samples");
+                throw new InvalidInputException("the benchmark dataset has no samples");
             }
             return batches.next();
         } catch (IOException e) {
@@ -183,7 +183,7 @@ public final class LatencyBenchmark {
             }
             return new NdArray(ElementType.INT64, shape, data.rewind());
         }
-        throw new DataFormatException("cannot make random data for a " + type.apiName() + " input; give a dataset");
+        throw new InvalidInputException("cannot make random data for a " + type.apiName() + " input; give a dataset");
     }
 
     public static BenchmarkResult.RuntimeInfo runtimeInfo(int threads) {

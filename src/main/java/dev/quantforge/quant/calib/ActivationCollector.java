@@ -6,7 +6,7 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
@@ -50,7 +50,7 @@ public final class ActivationCollector {
      * @param maxSamples  calibrate on at most this many samples from the start of the dataset
      * @param bins        histogram bins (even, see {@link TensorHistogram})
      * @return tensor name → histogram, in the order of {@code tensorNames}
-     * @throws DataFormatException when a tensor does not exist or is not float, or when the input data
+     * @throws InvalidInputException when a tensor does not exist or is not float, or when the input data
      *                             or an activation holds NaN / Inf
      * @throws dev.quantforge.quant.progress.CancelledException when {@code progress} says stop
      */
@@ -78,7 +78,7 @@ public final class ActivationCollector {
                 if (graphInputs.contains(n)) {
                     TensorInfo input = ort.inputs().stream().filter(i -> i.name().equals(n)).findFirst().orElseThrow();
                     if (input.elementType() != ElementType.FLOAT32) {
-                        throw new DataFormatException("tensor '" + n + "' is a " + input.elementType().apiName()
+                        throw new InvalidInputException("tensor '" + n + "' is a " + input.elementType().apiName()
                                 + " model input; only float32 tensors can be calibrated");
                     }
                 }
@@ -91,7 +91,7 @@ public final class ActivationCollector {
                 while (batches.hasNext()) {
                     Batch batch = batches.next();
                     if (!ort.hasDynamicBatch() && batch.size() % chunk != 0) {
-                        throw new DataFormatException("the model has a fixed batch of " + chunk + "; the last "
+                        throw new InvalidInputException("the model has a fixed batch of " + chunk + "; the last "
                                 + batch.size() + " of " + total + " calibration samples do not fill a batch "
                                 + "(use a sample count that is a multiple of " + chunk + ")");
                     }
@@ -120,10 +120,10 @@ public final class ActivationCollector {
                                     for (String name : fromOutputs) {
                                         Optional<OnnxValue> value = result.get(name);
                                         if (value.isEmpty() || !(value.get() instanceof OnnxTensor tensor)) {
-                                            throw new DataFormatException("tensor '" + name + "' is not a tensor output");
+                                            throw new InvalidInputException("tensor '" + name + "' is not a tensor output");
                                         }
                                         if (tensor.getInfo().type != ai.onnxruntime.OnnxJavaType.FLOAT) {
-                                            throw new DataFormatException("tensor '" + name + "' is "
+                                            throw new InvalidInputException("tensor '" + name + "' is "
                                                     + tensor.getInfo().type + "; only float32 tensors can be calibrated");
                                         }
                                         FloatBuffer buffer = tensor.getFloatBuffer();
@@ -135,7 +135,7 @@ public final class ActivationCollector {
                                         }
                                     }
                                 } catch (OrtException e) {
-                                    throw new DataFormatException("ONNX Runtime failed to run the model: " + e.getMessage(), e);
+                                    throw new InvalidInputException("ONNX Runtime failed to run the model: " + e.getMessage(), e);
                                 }
                             }
                         } finally {
@@ -170,7 +170,7 @@ public final class ActivationCollector {
         return bad;
     }
 
-    private static DataFormatException nonFinite(String verb, String what, float[] values, int length, int samples,
+    private static InvalidInputException nonFinite(String verb, String what, float[] values, int length, int samples,
                                                  long firstSample) {
         int index = 0;
         while (index < length && Float.isFinite(values[index])) {
@@ -179,7 +179,7 @@ public final class ActivationCollector {
         float bad = values[index];
         String kind = Float.isNaN(bad) ? "NaN" : bad > 0 ? "+Inf" : "-Inf";
         long sample = length % samples == 0 ? firstSample + index / (length / samples) : firstSample;
-        return new DataFormatException(verb + " " + kind + " in " + what + " at sample " + sample
+        return new InvalidInputException(verb + " " + kind + " in " + what + " at sample " + sample
                 + "; check the input preprocessing");
     }
 
@@ -200,7 +200,7 @@ public final class ActivationCollector {
      * A copy of the model in which every requested node output is also a graph output (a
      * ValueInfoProto with elem_type FLOAT and no shape, unless it is already an output).
      *
-     * @throws DataFormatException when a name is not a node output or graph input, is a weight, or is
+     * @throws InvalidInputException when a name is not a node output or graph input, is a weight, or is
      *                             declared with a non-float type
      */
     public static OnnxMl.ModelProto withOutputs(OnnxMl.ModelProto model, Set<String> tensorNames) {
@@ -228,7 +228,7 @@ public final class ActivationCollector {
                 continue;
             }
             if (initializers.contains(name)) {
-                throw new DataFormatException("tensor '" + name + "' is a weight (initializer); weights are "
+                throw new InvalidInputException("tensor '" + name + "' is a weight (initializer); weights are "
                         + "calibrated from their values, not from the calibration data");
             }
             if (!nodeOutputs.contains(name)) {
@@ -237,7 +237,7 @@ public final class ActivationCollector {
             }
             Integer type = declaredTypes.get(name);
             if (type != null && type != 0 && type != FLOAT) {
-                throw new DataFormatException("tensor '" + name + "' has ONNX element type " + type
+                throw new InvalidInputException("tensor '" + name + "' has ONNX element type " + type
                         + "; only float32 tensors can be calibrated");
             }
             if (!outputs.contains(name)) {
@@ -248,7 +248,7 @@ public final class ActivationCollector {
             }
         }
         if (!unknown.isEmpty()) {
-            throw new DataFormatException("the model has no tensor named " + String.join(", ",
+            throw new InvalidInputException("the model has no tensor named " + String.join(", ",
                     unknown.stream().map(n -> "'" + n + "'").toList())
                     + " (calibrate node outputs or graph inputs, by the names in the ONNX graph)");
         }

@@ -4,13 +4,13 @@ package dev.quantforge.quant.data;
  * Input data or a model that cannot be used as given. The message is written for the user:
  * it says what is wrong and what to fix (it becomes the {@code detail} of a 400 response).
  */
-public class DataFormatException extends RuntimeException {
+public class InvalidInputException extends RuntimeException {
 
-    public DataFormatException(String message) {
+    public InvalidInputException(String message) {
         super(message);
     }
 
-    public DataFormatException(String message, Throwable cause) {
+    public InvalidInputException(String message, Throwable cause) {
         super(message, cause);
     }
 }

@@ -50,7 +50,7 @@ public final class InputBinding {
             binding.put(input.name(), tensor.name());
         }
         if (!missing.isEmpty()) {
-            throw new DataFormatException("the dataset has no tensor for model input"
+            throw new InvalidInputException("the dataset has no tensor for model input"
                     + (missing.size() > 1 ? "s " : " ") + quoted(missing) + "; the dataset's tensors are "
                     + (datasetTensors.isEmpty() ? "(none)" : datasetTensors.stream().map(InputBinding::describe)
                     .collect(Collectors.joining(", ")))
@@ -84,8 +84,8 @@ public final class InputBinding {
         }
     }
 
-    private static DataFormatException mismatch(TensorInfo input, TensorInfo tensor, String reason) {
-        return new DataFormatException("model input '" + input.name() + "' " + input.elementType().apiName() + " "
+    private static InvalidInputException mismatch(TensorInfo input, TensorInfo tensor, String reason) {
+        return new InvalidInputException("model input '" + input.name() + "' " + input.elementType().apiName() + " "
                 + shapeText(input.shape(), false) + " does not fit dataset tensor '" + tensor.name() + "' "
                 + tensor.elementType().apiName() + " " + shapeText(tensor.shape(), true) + ": " + reason);
     }

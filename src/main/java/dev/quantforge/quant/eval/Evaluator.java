@@ -1,7 +1,7 @@
 package dev.quantforge.quant.eval;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.runtime.OrtModel;
@@ -28,14 +28,14 @@ public final class Evaluator {
      * @param batchSize       samples per run when the model (and the reference) take a dynamic batch;
      *                        fixed-batch models read as many samples per batch as their fixed batch
      * @param maxSamples      evaluate at most this many samples from the start of the dataset
-     * @throws DataFormatException when the dataset has no labels
+     * @throws InvalidInputException when the dataset has no labels
      * @throws dev.quantforge.quant.progress.CancelledException when {@code progress} says stop
      */
     public EvaluationResult evaluateTop1(OrtModel model, OrtModel referenceOrNull, SampleSource data,
                                          Map<String, String> binding, int batchSize, long maxSamples,
                                          Progress progress) {
         if (!data.hasLabels()) {
-            throw new DataFormatException("evaluation needs labels: the dataset has none "
+            throw new InvalidInputException("evaluation needs labels: the dataset has none "
                     + "(add an int array 'labels' to the npz, or use an image folder with class sub-folders)");
         }
         if (batchSize < 1) {

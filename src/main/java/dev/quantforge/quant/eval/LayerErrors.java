@@ -19,7 +19,7 @@ import ai.onnxruntime.OrtSession;
 
 import dev.quantforge.quant.calib.ActivationCollector;
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.runtime.OrtModel;
 
@@ -97,7 +97,7 @@ public final class LayerErrors {
             }
             return out;
         } catch (OrtException e) {
-            throw new DataFormatException("ONNX Runtime failed while measuring per-layer error: " + e.getMessage(), e);
+            throw new InvalidInputException("ONNX Runtime failed while measuring per-layer error: " + e.getMessage(), e);
         } finally {
             OnnxValue.close(feeds);
         }

@@ -1,7 +1,7 @@
 package dev.quantforge.quant.onnx;
 
 import ai.onnx.proto.OnnxMl;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -29,7 +29,7 @@ public final class GraphPreparer {
 
     public PreparedModel prepare(OnnxMl.ModelProto model, PrepareOptions options) {
         if (!model.hasGraph()) {
-            throw new DataFormatException("the ONNX model has no graph");
+            throw new InvalidInputException("the ONNX model has no graph");
         }
         List<String> steps = new ArrayList<>();
         OnnxMl.ModelProto current = upgradeOpset(model, steps);
@@ -52,7 +52,7 @@ public final class GraphPreparer {
     private static OnnxMl.ModelProto upgradeOpset(OnnxMl.ModelProto model, List<String> steps) {
         Long opset = Graphs.defaultOpset(model);
         if (opset == null) {
-            throw new DataFormatException("the model imports no default-domain (ai.onnx) opset; "
+            throw new InvalidInputException("the model imports no default-domain (ai.onnx) opset; "
                     + "QDQ quantization needs ai.onnx opset " + TARGET_OPSET + " or later");
         }
         OnnxMl.ModelProto current = model;
@@ -60,7 +60,7 @@ public final class GraphPreparer {
             current = OpsetConverter.convert(model, TARGET_OPSET);
             Long converted = Graphs.defaultOpset(current);
             if (converted == null || converted != TARGET_OPSET) {
-                throw new DataFormatException("the ONNX version converter did not reach opset " + TARGET_OPSET
+                throw new InvalidInputException("the ONNX version converter did not reach opset " + TARGET_OPSET
                         + " (got " + converted + ")");
             }
             steps.add("opset " + opset + " → " + TARGET_OPSET);

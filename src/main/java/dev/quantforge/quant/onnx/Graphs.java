@@ -2,7 +2,7 @@ package dev.quantforge.quant.onnx;
 
 import ai.onnx.proto.OnnxMl;
 import com.google.protobuf.ByteString;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -126,7 +126,7 @@ public final class Graphs {
                     }
                 }
             }
-            default -> throw new DataFormatException("tensor '" + tensor.getName() + "' is "
+            default -> throw new InvalidInputException("tensor '" + tensor.getName() + "' is "
                     + ModelInspector.elementTypeName(tensor.getDataType()) + ", expected float32");
         }
         return values;
@@ -163,7 +163,7 @@ public final class Graphs {
                     }
                 }
             }
-            default -> throw new DataFormatException("tensor '" + tensor.getName() + "' is "
+            default -> throw new InvalidInputException("tensor '" + tensor.getName() + "' is "
                     + ModelInspector.elementTypeName(tensor.getDataType()) + ", expected int64");
         }
         return values;
@@ -214,20 +214,20 @@ public final class Graphs {
 
     private static void checkInternal(OnnxMl.TensorProto tensor) {
         if (tensor.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL || tensor.getExternalDataCount() > 0) {
-            throw new DataFormatException("tensor '" + tensor.getName() + "' keeps its data in an external file");
+            throw new InvalidInputException("tensor '" + tensor.getName() + "' keeps its data in an external file");
         }
     }
 
     private static void requireBytes(OnnxMl.TensorProto tensor, long bytes) {
         if (tensor.getRawData().size() != bytes) {
-            throw new DataFormatException("tensor '" + tensor.getName() + "' holds " + tensor.getRawData().size()
+            throw new InvalidInputException("tensor '" + tensor.getName() + "' holds " + tensor.getRawData().size()
                     + " bytes of data, its shape needs " + bytes);
         }
     }
 
     private static void requireCount(OnnxMl.TensorProto tensor, int count, int expected) {
         if (count != expected) {
-            throw new DataFormatException("tensor '" + tensor.getName() + "' holds " + count
+            throw new InvalidInputException("tensor '" + tensor.getName() + "' holds " + count
                     + " values, its shape needs " + expected);
         }
     }

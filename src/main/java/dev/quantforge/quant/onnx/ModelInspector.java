@@ -6,7 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,7 +25,7 @@ import java.util.TreeMap;
 /**
  * Reads an ONNX file, checks that the service can use it and summarises it ({@link ModelSummary}).
  * A model is accepted when it parses as a ModelProto with a graph, keeps all tensor data inside
- * the one file, and loads in ONNX Runtime. Every refusal is a {@link DataFormatException} whose
+ * the one file, and loads in ONNX Runtime. Every refusal is a {@link InvalidInputException} whose
  * message tells the user what is wrong.
  */
 public final class ModelInspector {
@@ -37,9 +37,9 @@ public final class ModelInspector {
         OnnxMl.ModelProto model = parse(onnxFile);
         if (!model.hasGraph()) {
             if (model.getIrVersion() == 0 && model.getOpsetImportCount() == 0) {
-                throw new DataFormatException("not an ONNX model: the file holds no ir_version, opset or graph");
+                throw new InvalidInputException("not an ONNX model: the file holds no ir_version, opset or graph");
             }
-            throw new DataFormatException("the ONNX model has no graph");
+            throw new InvalidInputException("the ONNX model has no graph");
         }
         OnnxMl.GraphProto graph = model.getGraph();
         // Before ONNX Runtime sees the file: it would read the external files we are refusing.
@@ -58,7 +58,7 @@ public final class ModelInspector {
             coded.checkLastTagWas(0);
             return model;
         } catch (InvalidProtocolBufferException e) {
-            throw new DataFormatException("not an ONNX model (or the file is truncated): " + e.getMessage(), e);
+            throw new InvalidInputException("not an ONNX model (or the file is truncated): " + e.getMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read model file " + onnxFile, e);
         }
@@ -103,10 +103,10 @@ public final class ModelInspector {
                 .map(OnnxMl.StringStringEntryProto::getValue)
                 .findFirst().orElse("");
         if (escapesModelDirectory(location)) {
-            throw new DataFormatException("external data path '" + location + "' points outside the model; "
+            throw new InvalidInputException("external data path '" + location + "' points outside the model; "
                     + "tensor '" + tensor.getName() + "' must be stored inside the .onnx file");
         }
-        throw new DataFormatException("tensor '" + tensor.getName() + "' keeps its data in an external file '"
+        throw new InvalidInputException("tensor '" + tensor.getName() + "' keeps its data in an external file '"
                 + location + "'; upload the model as one self-contained .onnx file with all weights inside "
                 + "(models over 2 GB, which need external data, are not supported yet)");
     }
@@ -133,7 +133,7 @@ public final class ModelInspector {
                 // loading is the check
             }
         } catch (OrtException e) {
-            throw new DataFormatException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
+            throw new InvalidInputException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
         }
     }
 

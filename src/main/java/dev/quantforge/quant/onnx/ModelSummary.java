@@ -1,6 +1,6 @@
 package dev.quantforge.quant.onnx;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.TensorInfo;
 
@@ -61,7 +61,7 @@ public record ModelSummary(long irVersion, Integer opsetVersion, Map<String, Lon
         for (IoInfo input : inputs) {
             TensorInfo t = input.toTensorInfo();
             if (t == null) {
-                throw new DataFormatException("model input '" + input.name() + "' of type "
+                throw new InvalidInputException("model input '" + input.name() + "' of type "
                         + input.elementType() + " cannot be fed from a dataset");
             }
             tensors.add(t);

@@ -2,7 +2,7 @@ package dev.quantforge.quant.onnx;
 
 import ai.onnx.proto.OnnxMl;
 import com.google.protobuf.CodedInputStream;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.onnx.ModelProto;
 
@@ -19,7 +19,7 @@ import static org.bytedeco.onnx.global.onnx.ParseProtoFromBytes;
  * Bytedeco's JavaCPP presets). The converter rewrites each op whose signature changed (Squeeze/
  * Unsqueeze/Split/ReduceSum axes → inputs, Clip/Pad/Slice attributes → inputs, Upsample → Resize,
  * old Softmax semantics → Flatten/Softmax/Reshape, BatchNormalization spatial, ...) and refuses ops it
- * has no adapter for; a refusal becomes a {@link DataFormatException} naming the op.
+ * has no adapter for; a refusal becomes a {@link InvalidInputException} naming the op.
  */
 final class OpsetConverter {
 
@@ -30,7 +30,7 @@ final class OpsetConverter {
         try {
             return convertNative(model, targetOpset);
         } catch (RuntimeException converterError) {
-            if (converterError instanceof DataFormatException) {
+            if (converterError instanceof InvalidInputException) {
                 throw converterError;
             }
             throw refusal(model, targetOpset, converterError);
@@ -41,7 +41,7 @@ final class OpsetConverter {
         byte[] bytes = model.toByteArray();
         try (BytePointer in = new BytePointer(bytes); ModelProto source = new ModelProto()) {
             if (!ParseProtoFromBytes(source, in, bytes.length)) {
-                throw new DataFormatException("the ONNX version converter cannot read the model");
+                throw new InvalidInputException("the ONNX version converter cannot read the model");
             }
             try (ModelProto converted = ConvertVersion(source, targetOpset);
                  BytePointer serialized = converted.SerializeAsString()) {
@@ -51,7 +51,7 @@ final class OpsetConverter {
                 return OnnxMl.ModelProto.parseFrom(coded);
             }
         } catch (IOException e) {
-            throw new DataFormatException("the ONNX version converter produced an unreadable model: " + e.getMessage(), e);
+            throw new InvalidInputException("the ONNX version converter produced an unreadable model: " + e.getMessage(), e);
         }
     }
 
@@ -59,7 +59,7 @@ final class OpsetConverter {
      * The converter's own messages rarely name the node, so each default-domain node is converted
      * alone (with the initializers it reads) to find the first one it refuses.
      */
-    private static DataFormatException refusal(OnnxMl.ModelProto model, int targetOpset, RuntimeException error) {
+    private static InvalidInputException refusal(OnnxMl.ModelProto model, int targetOpset, RuntimeException error) {
         Long from = Graphs.defaultOpset(model);
         OnnxMl.GraphProto graph = model.getGraph();
         Map<String, OnnxMl.TensorProto> initializers = Graphs.initializers(graph);
@@ -77,12 +77,12 @@ final class OpsetConverter {
             try {
                 convertNative(singleNode(model, node, initializers), targetOpset);
             } catch (RuntimeException nodeError) {
-                return new DataFormatException("cannot upgrade the model from opset " + from + " to " + targetOpset
+                return new InvalidInputException("cannot upgrade the model from opset " + from + " to " + targetOpset
                         + ": op " + node.getOpType() + " (node '" + names.get(i) + "') of opset " + from
                         + " has no safe conversion: " + clean(nodeError.getMessage()), error);
             }
         }
-        return new DataFormatException("cannot upgrade the model from opset " + from + " to " + targetOpset + ": "
+        return new InvalidInputException("cannot upgrade the model from opset " + from + " to " + targetOpset + ": "
                 + clean(error.getMessage()), error);
     }
 

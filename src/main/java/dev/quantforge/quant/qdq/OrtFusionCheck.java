@@ -4,7 +4,7 @@ import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.quantforge.quant.onnx.ModelInspector;
+import dev.quantforge.quant.inspect.ModelInspector;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -58,7 +58,7 @@ public final class OrtFusionCheck {
                 }
             }
             Map<String, Integer> histogram = new TreeMap<>();
-            for (OnnxMl.NodeProto n : ModelInspector.parse(optimized).getGraph().getNodeList()) {
+            for (OnnxMl.NodeProto n : Graphs.parse(optimized).getGraph().getNodeList()) {
                 histogram.merge(n.getOpType(), 1, Integer::sum);
             }
             return histogram;

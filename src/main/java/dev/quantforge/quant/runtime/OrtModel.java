@@ -9,7 +9,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.ValueInfo;
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.TensorInfo;
@@ -87,7 +87,7 @@ public final class OrtModel implements AutoCloseable {
                 throw e;
             }
         } catch (OrtException e) {
-            throw new DataFormatException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
+            throw new InvalidInputException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
         }
     }
 
@@ -112,7 +112,7 @@ public final class OrtModel implements AutoCloseable {
                 throw e;
             }
         } catch (OrtException e) {
-            throw new DataFormatException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
+            throw new InvalidInputException("ONNX Runtime cannot load the model: " + e.getMessage(), e);
         }
     }
 
@@ -157,7 +157,7 @@ public final class OrtModel implements AutoCloseable {
         int chunk = batch.size();
         if (fixedBatch != null && fixedBatch != batch.size()) {
             if (fixedBatch <= 0 || batch.size() % fixedBatch != 0) {
-                throw new DataFormatException("the model has a fixed batch of " + fixedBatch
+                throw new InvalidInputException("the model has a fixed batch of " + fixedBatch
                         + "; a batch of " + batch.size() + " samples cannot be split into it");
             }
             chunk = Math.toIntExact(fixedBatch);
@@ -169,7 +169,7 @@ public final class OrtModel implements AutoCloseable {
                 float[][] rows = firstOutputRows(result.get(0), chunk);
                 System.arraycopy(rows, 0, out, from, chunk);
             } catch (OrtException e) {
-                throw new DataFormatException("ONNX Runtime failed to run the model: " + e.getMessage(), e);
+                throw new InvalidInputException("ONNX Runtime failed to run the model: " + e.getMessage(), e);
             } finally {
                 OnnxValue.close(feeds);
             }
@@ -188,14 +188,14 @@ public final class OrtModel implements AutoCloseable {
                 String tensorName = binding.get(input.name());
                 NdArray array = tensorName == null ? null : batch.tensors().get(tensorName);
                 if (array == null) {
-                    throw new DataFormatException("no data bound to model input '" + input.name() + "'");
+                    throw new InvalidInputException("no data bound to model input '" + input.name() + "'");
                 }
                 feeds.put(input.name(), createTensor(input, array, from, count));
             }
             return feeds;
         } catch (OrtException e) {
             OnnxValue.close(feeds);
-            throw new DataFormatException("cannot create the input tensors: " + e.getMessage(), e);
+            throw new InvalidInputException("cannot create the input tensors: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             OnnxValue.close(feeds);
             throw e;
@@ -205,7 +205,7 @@ public final class OrtModel implements AutoCloseable {
     private OnnxTensor createTensor(TensorInfo input, NdArray array, int from, int count) throws OrtException {
         long[] shape = array.shape().clone();
         if (shape.length == 0) {
-            throw new DataFormatException("dataset tensor for model input '" + input.name() + "' has no sample axis");
+            throw new InvalidInputException("dataset tensor for model input '" + input.name() + "' has no sample axis");
         }
         shape[0] = count;
         long perSample = 1;
@@ -254,7 +254,7 @@ public final class OrtModel implements AutoCloseable {
                 yield OnnxTensor.createTensor(env, bytes, shape, type);
             }
             // The Java API has no unsigned 16/32/64-bit tensors; float16 and strings need other readers.
-            case UINT16, UINT32, UINT64, FLOAT16, STRING -> throw new DataFormatException("model input '" + input.name() + "' has element type "
+            case UINT16, UINT32, UINT64, FLOAT16, STRING -> throw new InvalidInputException("model input '" + input.name() + "' has element type "
                     + input.elementType().apiName() + ", which cannot be fed from a dataset yet");
         };
     }
@@ -283,7 +283,7 @@ public final class OrtModel implements AutoCloseable {
     /** The first output as rows of {@code samples}; a model without a batch axis in its output still yields one row per sample. */
     private float[][] firstOutputRows(OnnxValue value, int samples) {
         if (!(value instanceof OnnxTensor tensor)) {
-            throw new DataFormatException("the model's first output '" + outputNames.get(0) + "' is a "
+            throw new InvalidInputException("the model's first output '" + outputNames.get(0) + "' is a "
                     + value.getType().name().toLowerCase() + ", not a tensor; it cannot be scored");
         }
         float[] flat = switch (tensor.getInfo().type) {
@@ -312,11 +312,11 @@ public final class OrtModel implements AutoCloseable {
                 }
                 yield f;
             }
-            default -> throw new DataFormatException("the model's first output '" + outputNames.get(0)
+            default -> throw new InvalidInputException("the model's first output '" + outputNames.get(0)
                     + "' has element type " + tensor.getInfo().type + ", which cannot be scored");
         };
         if (flat.length % samples != 0) {
-            throw new DataFormatException("the model's first output '" + outputNames.get(0) + "' has "
+            throw new InvalidInputException("the model's first output '" + outputNames.get(0) + "' has "
                     + flat.length + " values, which cannot be split into " + samples + " samples");
         }
         int width = flat.length / samples;
@@ -336,7 +336,7 @@ public final class OrtModel implements AutoCloseable {
     private static TensorInfo toTensorInfo(NodeInfo node) {
         ValueInfo info = node.getInfo();
         if (!(info instanceof ai.onnxruntime.TensorInfo tensor)) {
-            throw new DataFormatException("model input '" + node.getName() + "' is not a tensor (" + info
+            throw new InvalidInputException("model input '" + node.getName() + "' is not a tensor (" + info
                     + "); only tensor inputs can be fed");
         }
         long[] dims = tensor.getShape();
@@ -368,7 +368,7 @@ public final class OrtModel implements AutoCloseable {
             case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64 -> ElementType.UINT64;
             case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL -> ElementType.BOOL;
             case ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING -> ElementType.STRING;
-            default -> throw new DataFormatException("model input '" + inputName + "' has element type " + type
+            default -> throw new InvalidInputException("model input '" + inputName + "' has element type " + type
                     + ", which the service does not support");
         };
     }

@@ -33,7 +33,7 @@ import dev.quantforge.quant.calib.Calibrators;
 import dev.quantforge.quant.calib.HistogramSet;
 import dev.quantforge.quant.calib.TensorHistogram;
 import dev.quantforge.quant.calib.TensorRange;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.eval.LayerErrors;
 import dev.quantforge.quant.eval.ModelComparison;
@@ -259,7 +259,7 @@ public class PtqHandler implements JobHandler {
                                     Map<String, String> binding, JsonNode cal, int bins, Progress progress) throws IOException {
         String from = cal.path("fromJobId").asString(null);
         if (from != null) {
-            Path file = exec.artifactOf(UUID.fromString(from), "histograms").orElseThrow(() -> new DataFormatException(
+            Path file = exec.artifactOf(UUID.fromString(from), "histograms").orElseThrow(() -> new InvalidInputException(
                     "calibration.fromJobId: job " + from + " has no histograms artifact; give a ptq job that calibrated this model"));
             HistogramSet set;
             try (InputStream in = Files.newInputStream(file)) {
@@ -267,7 +267,7 @@ public class PtqHandler implements JobHandler {
             }
             List<String> missing = plan.activationTensors().stream().filter(t -> !set.histograms().containsKey(t)).toList();
             if (!missing.isEmpty()) {
-                throw new DataFormatException("calibration.fromJobId: the histograms of job " + from + " lack " + missing.size()
+                throw new InvalidInputException("calibration.fromJobId: the histograms of job " + from + " lack " + missing.size()
                         + " tensors this configuration quantizes (e.g. '" + missing.get(0) + "'); calibrate again without fromJobId");
             }
             exec.log("calibration: reusing the histograms of job " + from + " (" + set.samples() + " samples, " + set.bins()
@@ -354,7 +354,7 @@ public class PtqHandler implements JobHandler {
             }
             TensorHistogram h = histograms.histograms().get(tensor);
             if (h == null) {
-                throw new DataFormatException("no histogram for tensor '" + tensor + "'");
+                throw new InvalidInputException("no histogram for tensor '" + tensor + "'");
             }
             out.put(tensor, Calibrators.compute(h, m, p));
         }

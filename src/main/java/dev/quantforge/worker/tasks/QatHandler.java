@@ -29,12 +29,12 @@ import dev.quantforge.qat.TrainableGraph;
 import dev.quantforge.qat.UnsupportedModelException;
 import dev.quantforge.quant.bench.BenchmarkResult;
 import dev.quantforge.quant.calib.TensorRange;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.eval.ModelComparison;
 import dev.quantforge.quant.onnx.GraphPreparer;
-import dev.quantforge.quant.onnx.ModelInspector;
-import dev.quantforge.quant.onnx.ModelSummary;
+import dev.quantforge.quant.inspect.ModelInspector;
+import dev.quantforge.quant.inspect.ModelSummary;
 import dev.quantforge.quant.onnx.PrepareOptions;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.qdq.OrtFusionCheck;
@@ -167,7 +167,7 @@ public class QatHandler implements JobHandler {
         if ("auto".equals(loss)) {
             loss = labelled ? QatOptions.CROSS_ENTROPY : QatOptions.DISTILLATION;
         } else if (QatOptions.CROSS_ENTROPY.equals(loss) && !labelled) {
-            throw new DataFormatException("loss cross_entropy needs labels, and training dataset " + trainSet.name()
+            throw new InvalidInputException("loss cross_entropy needs labels, and training dataset " + trainSet.name()
                     + " has none; use loss distillation (KL to the FP32 model, no labels needed)");
         }
         exec.log("QAT loss: " + loss + (labelled ? "" : " (the training set has no labels)"));
@@ -190,7 +190,7 @@ public class QatHandler implements JobHandler {
             OnnxMl.ModelProto trainable = s.fp32;
             if (keepBatchNorm) {
                 trainable = QdqPreparation.apply(new GraphPreparer()
-                        .prepare(ModelInspector.parse(exec.modelFile()), new PrepareOptions(false)).model());
+                        .prepare(Graphs.parse(exec.modelFile()), new PrepareOptions(false)).model());
             }
             QatRecipe recipe = recipe(cfg);
             boolean frozen = !"train".equals(cfg.path("batchNorm").asString("frozen"));
@@ -217,7 +217,7 @@ public class QatHandler implements JobHandler {
                 trained = new QatTrainer(engine).train(trainable, s.fp32, start.plan(), ranges, s.settings, trainSet.open(),
                         trainBinding, options, checkpoints, progress.scaled(0.12, 0.85));
             } catch (QatTrainer.DivergedException | UnsupportedModelException | IllegalArgumentException e) {
-                throw new DataFormatException(e.getMessage(), e);
+                throw new InvalidInputException(e.getMessage(), e);
             }
             double trainSeconds = (System.nanoTime() - t0) / 1e9;
             for (EpochStats e : trained.epochs()) {

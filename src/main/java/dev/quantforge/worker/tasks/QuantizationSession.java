@@ -20,11 +20,11 @@ import dev.quantforge.quant.calib.CalibrationMethod;
 import dev.quantforge.quant.calib.CalibrationResult;
 import dev.quantforge.quant.calib.HistogramSet;
 import dev.quantforge.quant.calib.TensorRange;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.eval.ModelComparison;
 import dev.quantforge.quant.onnx.GraphPreparer;
-import dev.quantforge.quant.onnx.ModelInspector;
+import dev.quantforge.quant.inspect.ModelInspector;
 import dev.quantforge.quant.onnx.PrepareOptions;
 import dev.quantforge.quant.onnx.PreparedModel;
 import dev.quantforge.quant.progress.Progress;
@@ -71,7 +71,7 @@ final class QuantizationSession implements AutoCloseable {
         this.exec = exec;
         this.cfg = cfg;
         exec.progress().update(0, "prepare", "preparing the FP32 graph");
-        OnnxMl.ModelProto original = ModelInspector.parse(exec.modelFile());
+        OnnxMl.ModelProto original = Graphs.parse(exec.modelFile());
         prepared = new GraphPreparer().prepare(original, new PrepareOptions(cfg.path("foldBatchNorm").asBoolean(true)));
         fp32 = QdqPreparation.apply(prepared.model());
         prepared.steps().forEach(step -> exec.log("prepare: " + step));
@@ -80,7 +80,7 @@ final class QuantizationSession implements AutoCloseable {
         settings = PtqHandler.settings(cfg);
         fullPlan = QdqPlanner.plan(fp32, settings);
         if (fullPlan.quantizedNodes().isEmpty()) {
-            throw new DataFormatException("nothing to quantize: every quantizable node is excluded by the config");
+            throw new InvalidInputException("nothing to quantize: every quantizable node is excluded by the config");
         }
         // qat: without a calibration set, the training set calibrates
         JobExecution.DatasetInput calib = exec.dataset(dev.quantforge.job.JobTypeSpec.DatasetRole.CALIBRATION)
@@ -122,7 +122,7 @@ final class QuantizationSession implements AutoCloseable {
         for (String t : plan.activationTensors()) {
             CalibrationResult r = ranges.get(t);
             if (r == null) {
-                throw new DataFormatException("no calibrated range for tensor '" + t + "'");
+                throw new InvalidInputException("no calibrated range for tensor '" + t + "'");
             }
             rangeMap.put(t, r.range());
         }

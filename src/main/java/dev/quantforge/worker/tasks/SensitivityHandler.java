@@ -89,7 +89,7 @@ public class SensitivityHandler implements JobHandler {
         try (QuantizationSession session = new QuantizationSession(exec, exec.progress().scaled(0.01, 0.2))) {
             boolean labels = session.hasLabels();
             if ("top1".equals(metric) && !labels) {
-                throw new dev.quantforge.quant.data.DataFormatException("metric top1 needs labels: give an evaluationDatasetId with labels, "
+                throw new dev.quantforge.quant.InvalidInputException("metric top1 needs labels: give an evaluationDatasetId with labels, "
                         + "or use a label-free metric (kl, mse, cosine, sqnr)");
             }
             List<Group> groups = groups(session.fullPlan, granularity);

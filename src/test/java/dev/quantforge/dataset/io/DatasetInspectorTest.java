@@ -3,7 +3,7 @@ package dev.quantforge.dataset.io;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.TensorInfo;
 import java.io.ByteArrayOutputStream;
@@ -34,7 +34,7 @@ class DatasetInspectorTest {
 
     private AbstractThrowableAssert<?, ? extends Throwable> assertRefused(Path file, DatasetInspector inspector) {
         return assertThatThrownBy(() -> inspector.inspect(file, null, file.getFileName().toString(), null))
-                .isInstanceOf(DataFormatException.class);
+                .isInstanceOf(InvalidInputException.class);
     }
 
     private AbstractThrowableAssert<?, ? extends Throwable> assertRefused(Path file) {
@@ -155,7 +155,7 @@ class DatasetInspectorTest {
             Path file = NpyWriter.zip(tmp.resolve("slip.zip"), entries, false);
             assertRefused(file).hasMessageContaining("zip entry '" + evil + "' has an unsafe path");
             assertThatThrownBy(() -> inspector.inspect(file, DatasetFormat.IMAGE_FOLDER, "slip.zip", null))
-                    .isInstanceOf(DataFormatException.class).hasMessageContaining("unsafe path");
+                    .isInstanceOf(InvalidInputException.class).hasMessageContaining("unsafe path");
         }
     }
 
@@ -208,9 +208,9 @@ class DatasetInspectorTest {
     @Test
     void requestedFormatMustMatchTheFile() {
         assertThatThrownBy(() -> inspector.inspect(NpzDatasetTest.MNIST_EVAL, DatasetFormat.NPY, "mnist8-eval.npz", null))
-                .isInstanceOf(DataFormatException.class).hasMessageContaining("format 'npy' was requested but the file is a zip");
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("format 'npy' was requested but the file is a zip");
         assertThatThrownBy(() -> inspector.inspect(NpzDatasetTest.MNIST_EVAL, DatasetFormat.IMAGE_FOLDER, "x.zip", null))
-                .isInstanceOf(DataFormatException.class).hasMessageContaining("contains no images");
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("contains no images");
     }
 
     @Test

@@ -3,7 +3,7 @@ package dev.quantforge.dataset.io;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +60,7 @@ class DatasetPreprocessingTest {
 
     private static void assertInvalid(Map<String, Object> json, String expected) {
         assertThatThrownBy(() -> Preprocessing.fromMap(json))
-                .isInstanceOf(DataFormatException.class)
+                .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining(expected);
     }
 }

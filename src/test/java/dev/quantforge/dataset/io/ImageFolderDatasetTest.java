@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
@@ -200,7 +200,7 @@ class ImageFolderDatasetTest {
             try (SampleSource.BatchIterator it = ds.batches(1, Long.MAX_VALUE)) {
                 it.forEachRemaining(b -> { });
             }
-        }).isInstanceOf(DataFormatException.class)
+        }).isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("'b/odd.png' is 5x3")
                 .hasMessageContaining("'a/1.png' is 4x3")
                 .hasMessageContaining("resize");
@@ -212,7 +212,7 @@ class ImageFolderDatasetTest {
         entries.put("loose.png", png(gradient(2, 2)));
         Path zip = NpyWriter.zip(tmp.resolve("flat.zip"), entries, false);
         assertThatThrownBy(() -> new ImageFolderDataset(zip, Preprocessing.DEFAULT, ZipLimits.DEFAULT))
-                .isInstanceOf(DataFormatException.class)
+                .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("'loose.png' is not inside a class folder");
 
         entries.clear();
@@ -220,7 +220,7 @@ class ImageFolderDatasetTest {
         entries.put("y/dog/1.png", png(gradient(2, 2)));
         Path twoTops = NpyWriter.zip(tmp.resolve("tops.zip"), entries, false);
         assertThatThrownBy(() -> new ImageFolderDataset(twoTops, Preprocessing.DEFAULT, ZipLimits.DEFAULT))
-                .isInstanceOf(DataFormatException.class)
+                .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("several top-level folders [x, y]");
     }
 

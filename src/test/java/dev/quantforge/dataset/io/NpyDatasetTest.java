@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
@@ -83,27 +83,27 @@ class NpyDatasetTest {
     void badArraysAreRefusedWithAReason() throws IOException {
         Path fortran = write("f.npy", NpyWriter.npy("<f4", true, new long[] {2, 2}, new byte[16], 1));
         assertThatThrownBy(() -> new NpyDataset(fortran, Preprocessing.DEFAULT))
-                .isInstanceOf(DataFormatException.class).hasMessageContaining("np.ascontiguousarray");
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("np.ascontiguousarray");
 
         Path object = write("o.npy", NpyWriter.npy("|O", new long[] {2}, new byte[16]));
         assertThatThrownBy(() -> new NpyDataset(object, Preprocessing.DEFAULT))
-                .isInstanceOf(DataFormatException.class).hasMessageContaining("dtype '|O'").hasMessageContaining("Python objects");
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("dtype '|O'").hasMessageContaining("Python objects");
 
         Path corrupt = write("h.npy", NpyWriter.npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2", new byte[16], 1));
         assertThatThrownBy(() -> new NpyDataset(corrupt, Preprocessing.DEFAULT))
-                .isInstanceOf(DataFormatException.class).hasMessageContaining("not a valid .npy file").hasMessageContaining("malformed");
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("not a valid .npy file").hasMessageContaining("malformed");
 
         byte[] full = NpyWriter.npy("<f4", new long[] {100, 10}, new byte[4000]);
         Path truncated = write("t.npy", Arrays.copyOf(full, full.length - 100));
         assertThatThrownBy(() -> new NpyDataset(truncated, Preprocessing.DEFAULT))
-                .isInstanceOf(DataFormatException.class).hasMessageContaining("truncated");
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("truncated");
 
         Path scalar = write("s.npy", NpyWriter.npy("<f4", new long[] {}, new byte[4]));
         assertThatThrownBy(() -> new NpyDataset(scalar, Preprocessing.DEFAULT))
-                .isInstanceOf(DataFormatException.class).hasMessageContaining("scalar");
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("scalar");
 
         Path badVersion = write("v.npy", NpyWriter.npy("<f4", false, new long[] {1}, new byte[4], 9));
         assertThatThrownBy(() -> new NpyDataset(badVersion, Preprocessing.DEFAULT))
-                .isInstanceOf(DataFormatException.class).hasMessageContaining("version 9.0");
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("version 9.0");
     }
 }

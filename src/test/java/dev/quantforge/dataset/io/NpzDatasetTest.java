@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
@@ -237,7 +237,7 @@ class NpzDatasetTest {
         entries.put("labels.npy", NpyWriter.npy("<i8", new long[] {1, 2}, NpyWriter.longs(LE, 0, 1)));
         Path file = NpyWriter.zip(tmp.resolve("l.npz"), entries, false);
         assertThatThrownBy(() -> new NpzDataset(file, Preprocessing.DEFAULT, ZipLimits.DEFAULT))
-                .isInstanceOf(DataFormatException.class)
+                .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("labels must have shape [N] or [N, 1]");
     }
 
@@ -245,7 +245,7 @@ class NpzDatasetTest {
     void imageOptionsAreRefusedForArrays() {
         Preprocessing withMean = new Preprocessing(null, 1, new double[] {0.5, 0.5, 0.5}, null, null, null, false);
         assertThatThrownBy(() -> new NpzDataset(MNIST_EVAL, withMean, ZipLimits.DEFAULT))
-                .isInstanceOf(DataFormatException.class)
+                .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("mean only apply to image_folder");
     }
 }

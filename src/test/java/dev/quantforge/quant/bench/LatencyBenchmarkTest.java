@@ -1,6 +1,6 @@
 package dev.quantforge.quant.bench;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.progress.CancelledException;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.testdata.TestNpz;
@@ -67,7 +67,7 @@ class LatencyBenchmarkTest {
 
     @Test
     void fixedBatchOfOneRefusesLargerBatches() {
-        DataFormatException e = assertThrows(DataFormatException.class,
+        InvalidInputException e = assertThrows(InvalidInputException.class,
                 () -> benchmark.run(MNIST8, new BenchmarkSettings(10, 0, 4, 1), null, Progress.NONE));
         assertEquals("model has a fixed batch of 1; use batchSize 1", e.getMessage());
     }

@@ -8,13 +8,13 @@ import dev.quantforge.dataset.io.NpzDataset;
 import dev.quantforge.dataset.io.Preprocessing;
 import dev.quantforge.dataset.io.ZipLimits;
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.data.NdArray;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
-import dev.quantforge.quant.onnx.ModelInspector;
+import dev.quantforge.quant.inspect.ModelInspector;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.runtime.OrtModel;
 import org.junit.jupiter.api.Test;
@@ -54,7 +54,7 @@ class ActivationCollectorTest {
 
     @Test
     void mnist8ConvAndMatMulInputs() throws Exception {
-        OnnxMl.ModelProto model = ModelInspector.parse(MNIST8);
+        OnnxMl.ModelProto model = Graphs.parse(MNIST8);
         List<String> names = quantizedInputs(model);
         assertEquals(List.of("Input3", "Pooling66_Output_0", "Pooling160_Output_0_reshape0"),
                 names.subList(0, 3).stream().map(n -> n).toList().size() == 3 ? names.subList(0, 3) : names);
@@ -115,8 +115,8 @@ class ActivationCollectorTest {
 
     @Test
     void unknownTensorIsRefused() {
-        OnnxMl.ModelProto model = ModelInspector.parse(MNIST8);
-        DataFormatException e = assertThrows(DataFormatException.class,
+        OnnxMl.ModelProto model = Graphs.parse(MNIST8);
+        InvalidInputException e = assertThrows(InvalidInputException.class,
                 () -> ActivationCollector.withOutputs(model, Set.of("nope")));
         assertTrue(e.getMessage().contains("'nope'"), e.getMessage());
     }
@@ -201,7 +201,7 @@ class ActivationCollectorTest {
 
     @Test
     void memoryDoesNotGrowWithTheSampleCount() throws Exception {
-        OnnxMl.ModelProto model = ModelInspector.parse(MNIST8);
+        OnnxMl.ModelProto model = Graphs.parse(MNIST8);
         List<String> names = quantizedInputs(model);
         peakHeapDuring(model, names, 200); // warm-up: ORT, JIT, class loading
         long p500 = peakHeapDuring(model, names, 500);
@@ -213,8 +213,8 @@ class ActivationCollectorTest {
 
     @Test
     void nanInTheInputDataNamesTheTensorAndSample() {
-        OnnxMl.ModelProto model = ModelInspector.parse(MNIST8);
-        DataFormatException e = assertThrows(DataFormatException.class, () -> collector.collect(model,
+        OnnxMl.ModelProto model = Graphs.parse(MNIST8);
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> collector.collect(model,
                 quantizedInputs(model), generated(50, 17, Float.NaN), Map.of("Input3", "Input3"), 1, 50, 2048, Progress.NONE));
         System.out.println(e.getMessage());
         assertTrue(e.getMessage().contains("NaN in model input 'Input3'"), e.getMessage());
@@ -223,9 +223,9 @@ class ActivationCollectorTest {
 
     @Test
     void overflowInAnActivationNamesTheTensor() {
-        OnnxMl.ModelProto model = ModelInspector.parse(MNIST8);
+        OnnxMl.ModelProto model = Graphs.parse(MNIST8);
         List<String> names = quantizedInputs(model);
-        DataFormatException e = assertThrows(DataFormatException.class, () -> collector.collect(model,
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> collector.collect(model,
                 names, generated(30, 12, 3e38f), Map.of("Input3", "Input3"), 1, 30, 2048, Progress.NONE));
         System.out.println(e.getMessage());
         assertTrue(e.getMessage().startsWith("calibration data produces"), e.getMessage());

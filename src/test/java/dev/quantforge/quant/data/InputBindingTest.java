@@ -45,7 +45,7 @@ class InputBindingTest {
 
     @Test
     void dimensionMismatchNamesBothSides() {
-        DataFormatException e = assertThrows(DataFormatException.class, () -> InputBinding.bind(List.of(MNIST_INPUT),
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> InputBinding.bind(List.of(MNIST_INPUT),
                 List.of(t("x", ElementType.FLOAT32, 100L, 3L, 32L, 32L))));
         assertEquals("model input 'Input3' float32 [1,1,28,28] does not fit dataset tensor 'x' float32 [N,3,32,32]: "
                 + "dimension 1 is 1 in the model but 3 in the dataset", e.getMessage());
@@ -53,7 +53,7 @@ class InputBindingTest {
 
     @Test
     void rankMismatch() {
-        DataFormatException e = assertThrows(DataFormatException.class, () -> InputBinding.bind(List.of(MNIST_INPUT),
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> InputBinding.bind(List.of(MNIST_INPUT),
                 List.of(t("Input3", ElementType.FLOAT32, 100L, 784L))));
         assertEquals("model input 'Input3' float32 [1,1,28,28] does not fit dataset tensor 'Input3' float32 [N,784]: "
                 + "the model input has rank 4 but the dataset tensor has rank 2", e.getMessage());
@@ -61,7 +61,7 @@ class InputBindingTest {
 
     @Test
     void floatDataCannotFeedIntegerInput() {
-        DataFormatException e = assertThrows(DataFormatException.class, () -> InputBinding.bind(
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> InputBinding.bind(
                 List.of(t("input_ids", ElementType.INT64, "batch", "sequence")),
                 List.of(t("ids", ElementType.FLOAT32, 10L, 16L))));
         assertEquals("model input 'input_ids' int64 [batch,sequence] does not fit dataset tensor 'ids' float32 [N,16]: "
@@ -74,7 +74,7 @@ class InputBindingTest {
                 t("attention_mask", ElementType.INT64, "batch", "sequence"),
                 t("token_type_ids", ElementType.INT64, "batch", "sequence"));
         List<TensorInfo> data = List.of(t("input_ids", ElementType.INT64, 10L, 16L), t("mask", ElementType.INT64, 10L, 16L));
-        DataFormatException e = assertThrows(DataFormatException.class, () -> InputBinding.bind(model, data));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> InputBinding.bind(model, data));
         assertEquals("the dataset has no tensor for model inputs 'attention_mask', 'token_type_ids'; the dataset's "
                 + "tensors are 'input_ids' int64 [N,16], 'mask' int64 [N,16] (name the arrays after the model inputs)",
                 e.getMessage());

@@ -1,6 +1,6 @@
 package dev.quantforge.quant.eval;
 
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.progress.CancelledException;
 import dev.quantforge.quant.progress.Progress;
@@ -103,7 +103,7 @@ class EvaluatorTest {
     @Test
     void evaluationNeedsLabels() {
         try (OrtModel model = OrtModel.load(MNIST8)) {
-            DataFormatException e = assertThrows(DataFormatException.class, () -> evaluator.evaluateTop1(model,
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> evaluator.evaluateTop1(model,
                     eval.withoutLabels(), Map.of("Input3", "Input3"), 1, 10, Progress.NONE));
             assertTrue(e.getMessage().startsWith("evaluation needs labels"), e.getMessage());
         }

@@ -5,7 +5,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.testdata.Models;
 import dev.quantforge.quant.testdata.TestNpz;
 import org.junit.jupiter.api.Test;
@@ -37,7 +37,7 @@ class GraphPreparerTest {
 
     @Test
     void mnist8IsUpgradedAndUnchanged() throws Exception {
-        OnnxMl.ModelProto original = ModelInspector.parse(Models.MNIST8);
+        OnnxMl.ModelProto original = Graphs.parse(Models.MNIST8);
         PreparedModel prepared = preparer.prepare(original, PrepareOptions.defaults());
         assertPreparedBasics(prepared);
         assertThat(prepared.steps()).contains("opset 8 → 13", "removed 8 initializers from graph inputs");
@@ -54,7 +54,7 @@ class GraphPreparerTest {
 
     @Test
     void tribuoCnnIsUpgradedAndUnchanged() throws Exception {
-        OnnxMl.ModelProto original = ModelInspector.parse(Models.TRIBUO_CNN);
+        OnnxMl.ModelProto original = Graphs.parse(Models.TRIBUO_CNN);
         PreparedModel prepared = preparer.prepare(original, PrepareOptions.defaults());
         assertPreparedBasics(prepared);
         assertThat(prepared.steps()).contains("opset 9 → 13");
@@ -70,7 +70,7 @@ class GraphPreparerTest {
 
     @Test
     void cifarBatchNormIsFoldedIntoConv() throws Exception {
-        OnnxMl.ModelProto original = ModelInspector.parse(Models.CIFAR_IC);
+        OnnxMl.ModelProto original = Graphs.parse(Models.CIFAR_IC);
         PreparedModel prepared = preparer.prepare(original, PrepareOptions.defaults());
         assertPreparedBasics(prepared);
         assertThat(count(prepared.model(), "BatchNormalization")).isZero();
@@ -105,7 +105,7 @@ class GraphPreparerTest {
 
     @Test
     void kwsIsUpgradedAndUnchanged() throws Exception {
-        OnnxMl.ModelProto original = ModelInspector.parse(Models.KWS);
+        OnnxMl.ModelProto original = Graphs.parse(Models.KWS);
         PreparedModel prepared = preparer.prepare(original, PrepareOptions.defaults());
         assertPreparedBasics(prepared);
         Random random = new Random(7);
@@ -123,7 +123,7 @@ class GraphPreparerTest {
 
     @Test
     void ultraFaceLosesBatchNormAndInitializerInputs() throws Exception {
-        OnnxMl.ModelProto original = ModelInspector.parse(Models.ULTRAFACE);
+        OnnxMl.ModelProto original = Graphs.parse(Models.ULTRAFACE);
         PreparedModel prepared = preparer.prepare(original, PrepareOptions.defaults());
         assertPreparedBasics(prepared);
         assertThat(count(prepared.model(), "BatchNormalization")).isZero();
@@ -147,7 +147,7 @@ class GraphPreparerTest {
 
     @Test
     void preparationIsDeterministic() {
-        OnnxMl.ModelProto original = ModelInspector.parse(Models.ULTRAFACE);
+        OnnxMl.ModelProto original = Graphs.parse(Models.ULTRAFACE);
         PreparedModel first = preparer.prepare(original, PrepareOptions.defaults());
         PreparedModel second = preparer.prepare(original, PrepareOptions.defaults());
         assertThat(first.model().toByteString()).isEqualTo(second.model().toByteString());
@@ -230,7 +230,7 @@ class GraphPreparerTest {
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(8)).build();
 
         assertThatThrownBy(() -> preparer.prepare(model, PrepareOptions.defaults()))
-                .isInstanceOf(DataFormatException.class)
+                .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("Scan")
                 .hasMessageContaining("my_scan")
                 .hasMessageContaining("opset 8");

@@ -1,9 +1,9 @@
 package dev.quantforge.quant.onnx;
 
 import ai.onnx.proto.OnnxMl;
-import dev.quantforge.quant.data.DataFormatException;
-import dev.quantforge.quant.onnx.ModelSummary.IoInfo;
-import dev.quantforge.quant.onnx.ModelSummary.NodeRef;
+import dev.quantforge.quant.InvalidInputException;
+import dev.quantforge.quant.inspect.ModelSummary.IoInfo;
+import dev.quantforge.quant.inspect.ModelSummary.NodeRef;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -155,14 +155,14 @@ class ModelInspectorTest {
         new Random(7).nextBytes(bytes);
         Path file = dir.resolve("random.onnx");
         Files.write(file, bytes);
-        DataFormatException e = assertThrows(DataFormatException.class, () -> inspector.inspect(file));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> inspector.inspect(file));
         assertTrue(e.getMessage().startsWith("not an ONNX model"), e.getMessage());
     }
 
     @Test
     void emptyFileIsNotAModel(@TempDir Path dir) throws IOException {
         Path file = Files.write(dir.resolve("empty.onnx"), new byte[0]);
-        DataFormatException e = assertThrows(DataFormatException.class, () -> inspector.inspect(file));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> inspector.inspect(file));
         assertTrue(e.getMessage().startsWith("not an ONNX model"), e.getMessage());
     }
 
@@ -170,7 +170,7 @@ class ModelInspectorTest {
     void truncatedModelIsRefused(@TempDir Path dir) throws IOException {
         byte[] model = Files.readAllBytes(MNIST8);
         Path file = Files.write(dir.resolve("half.onnx"), Arrays.copyOf(model, model.length / 2));
-        DataFormatException e = assertThrows(DataFormatException.class, () -> inspector.inspect(file));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> inspector.inspect(file));
         assertTrue(e.getMessage().startsWith("not an ONNX model (or the file is truncated)"), e.getMessage());
     }
 
@@ -179,24 +179,24 @@ class ModelInspectorTest {
         OnnxMl.ModelProto model = OnnxMl.ModelProto.newBuilder().setIrVersion(7)
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(13)).build();
         Path file = Files.write(dir.resolve("nograph.onnx"), model.toByteArray());
-        DataFormatException e = assertThrows(DataFormatException.class, () -> inspector.inspect(file));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> inspector.inspect(file));
         assertEquals("the ONNX model has no graph", e.getMessage());
     }
 
     @Test
     void externalDataOutsideTheModelIsRefused(@TempDir Path dir) throws IOException {
         Path file = Files.write(dir.resolve("escape.onnx"), modelWithExternalData("../../etc/passwd").toByteArray());
-        DataFormatException e = assertThrows(DataFormatException.class, () -> inspector.inspect(file));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> inspector.inspect(file));
         assertTrue(e.getMessage().startsWith("external data path '../../etc/passwd' points outside the model; "),
                 e.getMessage());
 
         Path absolute = Files.write(dir.resolve("absolute.onnx"), modelWithExternalData("/etc/passwd").toByteArray());
-        e = assertThrows(DataFormatException.class, () -> inspector.inspect(absolute));
+        e = assertThrows(InvalidInputException.class, () -> inspector.inspect(absolute));
         assertTrue(e.getMessage().startsWith("external data path '/etc/passwd' points outside the model; "),
                 e.getMessage());
 
         Path sneaky = Files.write(dir.resolve("sneaky.onnx"), modelWithExternalData("weights/../../x.bin").toByteArray());
-        e = assertThrows(DataFormatException.class, () -> inspector.inspect(sneaky));
+        e = assertThrows(InvalidInputException.class, () -> inspector.inspect(sneaky));
         assertTrue(e.getMessage().contains("points outside the model"), e.getMessage());
     }
 
@@ -204,7 +204,7 @@ class ModelInspectorTest {
     void externalDataInsideTheDirectoryIsRefusedToo(@TempDir Path dir) throws IOException {
         Path file = Files.write(dir.resolve("ext.onnx"), modelWithExternalData("weights.bin").toByteArray());
         Files.write(dir.resolve("weights.bin"), new byte[4]);
-        DataFormatException e = assertThrows(DataFormatException.class, () -> inspector.inspect(file));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> inspector.inspect(file));
         assertTrue(e.getMessage().contains("external file 'weights.bin'"), e.getMessage());
         assertTrue(e.getMessage().contains("one self-contained .onnx file"), e.getMessage());
     }
@@ -217,7 +217,7 @@ class ModelInspectorTest {
         OnnxMl.ModelProto model = OnnxMl.ModelProto.newBuilder().setIrVersion(7)
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(13)).setGraph(graph).build();
         Path file = Files.write(dir.resolve("unknown-op.onnx"), model.toByteArray());
-        DataFormatException e = assertThrows(DataFormatException.class, () -> inspector.inspect(file));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> inspector.inspect(file));
         assertTrue(e.getMessage().startsWith("ONNX Runtime cannot load the model: "), e.getMessage());
         assertTrue(e.getMessage().contains("NoSuchOperator"), e.getMessage());
     }

@@ -11,7 +11,7 @@ import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.eval.EvaluationResult;
 import dev.quantforge.quant.eval.Evaluator;
-import dev.quantforge.quant.onnx.ModelInspector;
+import dev.quantforge.quant.inspect.ModelInspector;
 import dev.quantforge.quant.onnx.NodeNames;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.runtime.OrtModel;
@@ -38,7 +38,7 @@ final class QdqTestSupport {
      * name unnamed nodes, then the QDQ constant folding.
      */
     static OnnxMl.ModelProto prepare(Path path) {
-        OnnxMl.ModelProto model = ModelInspector.parse(path);
+        OnnxMl.ModelProto model = Graphs.parse(path);
         OnnxMl.ModelProto.Builder b = model.toBuilder().clearOpsetImport()
                 .setIrVersion(Math.max(7, model.getIrVersion()));
         for (OnnxMl.OperatorSetIdProto o : model.getOpsetImportList()) {

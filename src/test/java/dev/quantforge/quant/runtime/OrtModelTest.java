@@ -1,7 +1,7 @@
 package dev.quantforge.quant.runtime;
 
 import dev.quantforge.quant.data.Batch;
-import dev.quantforge.quant.data.DataFormatException;
+import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
 import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.data.NdArray;
@@ -79,7 +79,7 @@ class OrtModelTest {
 
     @Test
     void unloadableModelIsADataFormatException() {
-        DataFormatException e = assertThrows(DataFormatException.class, () -> OrtModel.load(MNIST8_EVAL));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> OrtModel.load(MNIST8_EVAL));
         assertTrue(e.getMessage().startsWith("ONNX Runtime cannot load the model: "), e.getMessage());
     }
 }
