@@ -1,9 +1,11 @@
 package dev.quantforge.dataset;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.UUID;
 
 import org.springframework.core.io.Resource;
+import org.springframework.http.CacheControl;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -18,6 +20,7 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.multipart.MultipartFile;
 import org.springframework.web.multipart.MultipartHttpServletRequest;
 
+import dev.quantforge.dataset.io.SamplePreview;
 import dev.quantforge.platform.Downloads;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.Paging;
@@ -82,6 +85,22 @@ public class DatasetController {
         DatasetEntity e = service.entity(id);
         java.nio.file.Path file = service.tokenizerFile(e);
         return Downloads.blob(file, "tokenizer.json", e.getTokenizerSha256(), file.toFile().length());
+    }
+
+    @GetMapping("/{id}/samples/{index}/preview.png")
+    @Operation(summary = "One sample drawn as a PNG: what the model is fed",
+            description = "Image folders: the decoded, resized image with its preprocessing undone (channels in the tensor's order). "
+                    + "npz / npy: the first tensor's sample ([C,H,W], [H,W,C] with 1 or 3 channels, or [H,W]) stretched to 0-255. "
+                    + "Header X-Sample-Label carries the label index when the dataset has labels. 404 past the last sample, "
+                    + "400 when the sample is not image-shaped.")
+    public ResponseEntity<byte[]> preview(@PathVariable UUID id, @PathVariable long index) throws IOException {
+        SamplePreview.Preview p = service.preview(id, index);
+        ResponseEntity.BodyBuilder r = ResponseEntity.ok().contentType(MediaType.IMAGE_PNG)
+                .cacheControl(CacheControl.maxAge(Duration.ofHours(1)).cachePrivate());
+        if (p.label() != null) {
+            r.header("X-Sample-Label", Long.toString(p.label()));
+        }
+        return r.body(p.png());
     }
 
     @DeleteMapping("/{id}")

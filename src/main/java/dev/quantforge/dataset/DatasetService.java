@@ -15,6 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.data.domain.PageRequest;
+import org.springframework.http.HttpStatus;
 import org.springframework.data.domain.Sort;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
@@ -31,6 +32,7 @@ import dev.quantforge.dataset.io.Preprocessing;
 import dev.quantforge.dataset.io.TextDataset;
 import dev.quantforge.dataset.io.TextLayout;
 import dev.quantforge.dataset.io.TextOptions;
+import dev.quantforge.dataset.io.SamplePreview;
 import dev.quantforge.dataset.io.ZipLimits;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
@@ -310,6 +312,18 @@ public class DatasetService {
         options.put("inputNames", text.get("inputNames"));
         return new TextDataset(textFile, tokenizerFile, TextOptions.fromMap(options), TextLayout.fromApiName((String) text.get("layout")),
                 sampleCount, hasLabels);
+    }
+
+    /** Sample {@code index} drawn as the model sees it (404 past the last sample, 400 when it is not an image). */
+    public SamplePreview.Preview preview(UUID id, long index) throws IOException {
+        DatasetEntity e = entity(id);
+        if (index < 0 || index >= e.getSampleCount()) {
+            throw new ApiException(HttpStatus.NOT_FOUND, "Not found", "dataset " + id + " has "
+                    + e.getSampleCount() + " samples (0 to " + (e.getSampleCount() - 1) + "); there is no sample " + index, null);
+        }
+        Preprocessing pre = e.getPreprocessing() == null ? null
+                : Preprocessing.fromMap(json.readValue(e.getPreprocessing(), new TypeReference<Map<String, Object>>() { }));
+        return SamplePreview.of(open(e), pre, index);
     }
 
     public Page<DatasetView> list(int page, int size) {

@@ -46,6 +46,8 @@ public final class QatTrainer {
     static final String CHECKPOINT = "qat-checkpoint.bin";
     private static final int MAGIC = 0x51415431; // "QAT1"
     public static final String PHASE = "train";
+    /** At most this many training-curve samples per epoch ({@link StepStats}): a window of steps each. */
+    public static final int STEP_SAMPLES_PER_EPOCH = 100;
 
     private final QatEngine engine;
 
@@ -89,6 +91,7 @@ public final class QatTrainer {
         }
         Checkpoint resumed = checkpointDir == null ? null : readCheckpoint(checkpointDir.resolve(CHECKPOINT));
         List<EpochStats> stats = new ArrayList<>();
+        List<StepStats> curve = new ArrayList<>();
         OnnxMl.ModelProto start = trainable;
         if (resumed != null) {
             stats.addAll(resumed.stats());
@@ -127,6 +130,9 @@ public final class QatTrainer {
                 long seen = 0;
                 double lr = recipe.lrAt(epoch - 1);
                 int[] order = data.order(options.seed(), epoch);
+                int sampleEvery = Math.max(1, (stepsPerEpoch + STEP_SAMPLES_PER_EPOCH - 1) / STEP_SAMPLES_PER_EPOCH);
+                double windowLoss = 0;
+                int windowSteps = 0;
                 for (int step = 1; step <= stepsPerEpoch; step++) {
                     int batchFrom = (step - 1) * recipe.batchSize();
                     int batchSize = (int) Math.min(recipe.batchSize(), total - batchFrom);
@@ -181,6 +187,14 @@ public final class QatTrainer {
                     }
                     lossSum += meanLoss;
                     lossSteps++;
+                    windowLoss += meanLoss;
+                    windowSteps++;
+                    if (step % sampleEvery == 0 || step == stepsPerEpoch) {
+                        curve.add(new StepStats(epoch, step, stepsPerEpoch, windowLoss / windowSteps,
+                                labelled > 0 ? correct / (double) labelled : null, lr));
+                        windowLoss = 0;
+                        windowSteps = 0;
+                    }
                     String acc = labelled > 0 ? String.format(" acc %.4f", correct / (double) labelled) : "";
                     double fraction = ((epoch - 1) + step / (double) stepsPerEpoch) / recipe.epochs();
                     trainProgress.update(Math.min(1, fraction), PHASE, String.format("epoch %d/%d step %d/%d loss %.6g%s lr %.3g",
@@ -199,7 +213,7 @@ public final class QatTrainer {
                 }
             }
             OnnxMl.ModelProto trained = graph.export();
-            return new QatResult(trainable == folded ? trained : fold(trained, folded), activationRanges, stats);
+            return new QatResult(trainable == folded ? trained : fold(trained, folded), activationRanges, stats, curve);
         }
     }
 

@@ -38,7 +38,9 @@ class ApiSecurityTest extends ServiceTest {
             {"GET", "/api/v1/jobs/" + ID + "/logs"}, {"POST", "/api/v1/jobs/" + ID + "/cancel"},
             {"GET", "/api/v1/reports/" + ID}, {"GET", "/api/v1/reports/compare?ids=" + ID + "," + ID},
             {"GET", "/api/v1/models/" + ID + "/reports"}, {"GET", "/api/v1/artifacts/" + ID},
-            {"GET", "/api/v1/artifacts/" + ID + "/content"}, {"GET", "/api/v1/workers"}, {"POST", "/api/v1/workers"},
+            {"GET", "/api/v1/artifacts/" + ID + "/content"}, {"GET", "/api/v1/artifacts/" + ID + "/histograms"},
+            {"GET", "/api/v1/artifacts/" + ID + "/histograms/tensor?name=x"}, {"GET", "/api/v1/datasets/" + ID + "/samples/0/preview.png"},
+            {"GET", "/api/v1/workers"}, {"POST", "/api/v1/workers"},
             {"POST", "/api/v1/workers/" + ID + "/lease"}, {"GET", "/actuator/metrics"}, {"GET", "/actuator/info"}};
 
     @Test
@@ -55,6 +57,11 @@ class ApiSecurityTest extends ServiceTest {
         assertThat(api().get("/actuator/health").status()).isEqualTo(200);
         assertThat(api().get("/v3/api-docs").status()).isEqualTo(200);
         assertThat(api().get("/actuator/prometheus").status()).isEqualTo(200);
+        // the dashboard's page and files load without the token (the page then asks for it)
+        for (String path : List.of("/", "/index.html", "/assets/app.css", "/assets/js/main.js", "/webjars/echarts/dist/echarts.esm.min.js")) {
+            assertThat(api().get(path).status()).as(path).isEqualTo(200);
+        }
+        assertThat(api().get("/").body()).contains("assets/js/main.js");
     }
 
     @Test
@@ -85,7 +92,9 @@ class ApiSecurityTest extends ServiceTest {
         for (String target : List.of("/actuator/health/../../api/v1/models", "/actuator/health/%2e%2e/%2e%2e/api/v1/models",
                 "/actuator/health;/../../api/v1/models", "/v3/api-docs/../../api/v1/models", "/swagger-ui/..%2F..%2Fapi/v1/models",
                 "/actuator/health/..;/..;/api/v1/models", "/swagger-ui/%2e%2e/api/v1/workers", "/v3/api-docs/..%5c..%5capi/v1/models",
-                "/actuator/prometheus/../../api/v1/models", "/actuator/health%00/../../api/v1/models")) {
+                "/actuator/prometheus/../../api/v1/models", "/actuator/health%00/../../api/v1/models",
+                "/assets/../api/v1/models", "/assets/%2e%2e/api/v1/models", "/assets;/../api/v1/models", "/assets/..%2Fapi/v1/models",
+                "/webjars/echarts/../../api/v1/models", "/index.html/../api/v1/models", "/assets/js/..;/..;/api/v1/workers")) {
             RawHttp.Response r = RawHttp.send(port, "GET", target);
             assertThat(r.status()).as(target).isIn(400, 401, 404);
             assertThat(r.contentType()).as(target).startsWith("application/problem+json");

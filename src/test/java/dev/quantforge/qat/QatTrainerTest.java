@@ -248,6 +248,11 @@ class QatTrainerTest {
         assertTrue(messages.get(3).contains(" acc "), messages.get(3));
         assertNotNull(r.epochs().get(0).runningTop1());
         assertTrue(r.epochs().get(0).runningTop1() > 0.5, "running top-1 " + r.epochs().get(0).runningTop1());
+        // the training curve: one sample per step here (4 steps), the last one's accuracy is the epoch's
+        assertEquals(List.of(1, 2, 3, 4), r.steps().stream().map(StepStats::step).toList());
+        assertEquals(r.epochs().get(0).runningTop1(), r.steps().get(3).runningTop1());
+        assertEquals(r.epochs().get(0).meanLoss(), r.steps().stream().mapToDouble(StepStats::loss).average().orElseThrow(), 1e-9);
+        assertTrue(messages.get(3).contains(String.format("loss %.6g", r.steps().get(3).loss())), messages.get(3));
         assertThrows(IllegalArgumentException.class, () -> new QatTrainer(QatTestEngine.get()).train(fp32, plan, ranges, SETTINGS,
                 train, Map.of(input, "Input3"), options, null, Progress.NONE));
     }

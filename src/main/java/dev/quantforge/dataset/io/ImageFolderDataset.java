@@ -181,7 +181,17 @@ public final class ImageFolderDataset implements SampleSource {
     @Override
     public BatchIterator batches(int batchSize, long maxSamples) throws IOException {
         NpyBatchIterator.checkArguments(batchSize, maxSamples);
-        return new ImageBatchIterator(SafeZip.open(file, limits), batchSize, (int) Math.min(maxSamples, samples.size()));
+        return new ImageBatchIterator(SafeZip.open(file, limits), batchSize, 0, (int) Math.min(maxSamples, samples.size()));
+    }
+
+    /** Sample {@code index} alone, decoded and preprocessed (a batch of one), without reading the images before it. */
+    public Batch sample(long index) throws IOException {
+        if (index < 0 || index >= samples.size()) {
+            throw new IndexOutOfBoundsException("sample " + index + " of " + samples.size());
+        }
+        try (ImageBatchIterator it = new ImageBatchIterator(SafeZip.open(file, limits), 1, (int) index, (int) index + 1)) {
+            return it.next();
+        }
     }
 
     private BufferedImage decode(SafeZip zip, String entryName) throws IOException {
@@ -206,9 +216,10 @@ public final class ImageFolderDataset implements SampleSource {
         private final int end;
         private int next;
 
-        ImageBatchIterator(SafeZip zip, int batchSize, int end) {
+        ImageBatchIterator(SafeZip zip, int batchSize, int start, int end) {
             this.zip = zip;
             this.batchSize = batchSize;
+            this.next = start;
             this.end = end;
         }
 

@@ -31,7 +31,7 @@ import dev.quantforge.platform.QfProperties;
  *
  * <p>Deny by default: with {@code QF_API_TOKEN} set, every request needs
  * {@code Authorization: Bearer <token>} except the explicitly public ones — the health probes,
- * the OpenAPI document and Swagger UI, and {@code /actuator/prometheus} unless
+ * the OpenAPI document and Swagger UI, the dashboard's page and static files, and {@code /actuator/prometheus} unless
  * {@code QF_METRICS_PUBLIC=false}. Without a token the service is open (a single-user machine; the
  * start-up log says so).
  */
@@ -44,6 +44,8 @@ public class ApiSecurity {
     /** Reachable without a token: probes for the platform, the API description for clients. */
     static final String[] PUBLIC_PATHS = {"/actuator/health", "/actuator/health/**", "/v3/api-docs", "/v3/api-docs/**",
             "/v3/api-docs.yaml", "/swagger-ui.html", "/swagger-ui/**"};
+    /** The web dashboard's page and static files (its API calls carry the token like any client's). */
+    static final String[] DASHBOARD_PATHS = {"/", "/index.html", "/assets/**", "/webjars/echarts/**"};
     static final String METRICS_PATH = "/actuator/prometheus";
 
     @Bean
@@ -54,7 +56,7 @@ public class ApiSecurity {
             log.warn("QF_API_TOKEN is not set: the API is open to anyone who can reach port {}; set QF_API_TOKEN to require a bearer token",
                     System.getProperty("server.port", "(server.port)"));
         } else {
-            log.info("API token authentication on: every request except health probes, API docs{} needs 'Authorization: Bearer <token>'",
+            log.info("API token authentication on: every request except health probes, API docs, the dashboard's static files{} needs 'Authorization: Bearer <token>'",
                     publicMetrics ? " and metrics" : "");
         }
         http.csrf(AbstractHttpConfigurer::disable)
@@ -68,6 +70,7 @@ public class ApiSecurity {
                     // an async dispatch (SSE) or an error dispatch continues a request that passed this check
                     a.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll();
                     a.requestMatchers(PUBLIC_PATHS).permitAll();
+                    a.requestMatchers(DASHBOARD_PATHS).permitAll();
                     if (publicMetrics) {
                         a.requestMatchers(METRICS_PATH).permitAll();
                     }

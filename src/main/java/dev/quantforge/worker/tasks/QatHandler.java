@@ -17,6 +17,7 @@ import dev.quantforge.qat.EpochStats;
 import dev.quantforge.qat.QatEngine;
 import dev.quantforge.qat.QatRecipe;
 import dev.quantforge.qat.QatSpec;
+import dev.quantforge.qat.StepStats;
 import dev.quantforge.qat.QuantizationAwareTraining;
 import dev.quantforge.quant.bench.BenchmarkResult;
 import dev.quantforge.quant.eval.ModelComparison;
@@ -47,7 +48,8 @@ public class QatHandler implements JobHandler {
     }
 
     record QatResultView(Side before, Side after, Fp32 fp32, Double top1Change, String evaluatedOn, String loss, Recipe recipe,
-                         String batchNorm, String calibrator, String fromJobId, List<Epoch> epochs, double trainingImagesPerSecond,
+                         String batchNorm, String calibrator, String fromJobId, List<Epoch> epochs, List<StepStats> steps,
+                         double trainingImagesPerSecond,
                          double trainingSeconds, double speedupP50, int quantizedNodes) {
     }
 
@@ -123,6 +125,7 @@ public class QatHandler implements JobHandler {
                 new Fp32(o.after().top1Reference(), Results.LatencyMs.p50(fpLat.latencyMs().p50())), change,
                 exec.dataset(DatasetRole.EVALUATION).isPresent() ? "evaluation" : "calibration", o.loss(), Recipe.of(o.recipe()), batchNorm,
                 p.spec().activations().calibrator().apiName(), exec.config().path("fromJobId").asString(null), epochs,
+                o.trained().steps(), // the training curve, at most QatTrainer.STEP_SAMPLES_PER_EPOCH samples per epoch
                 epochSeconds > 0 ? samples / epochSeconds : 0, o.trainingSeconds(), o.latency().speedupP50(), p.plan().quantizedNodes().size());
         return JobOutcome.of(result,
                 List.of(JobOutcome.ReportDraft.of(config, metrics, qLat.runtime(),
