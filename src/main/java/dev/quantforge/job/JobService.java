@@ -24,6 +24,7 @@ import dev.quantforge.platform.ApiException.FieldError;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.Text;
 import dev.quantforge.quant.InvalidInputException;
+import dev.quantforge.quant.inspect.ModelSummary;
 import dev.quantforge.quant.data.InputBinding;
 import dev.quantforge.quant.ops.OpRegistry;
 import dev.quantforge.report.ConfigHash;
@@ -135,11 +136,14 @@ public class JobService {
             throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST, "Nothing to quantize", msg,
                     List.of(new FieldError("modelId", msg)));
         }
-        List<FieldError> modelErrors = new ArrayList<>();
-        spec.validateModel(models.summary(model), modelErrors);
-        if (!modelErrors.isEmpty()) {
-            throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST, "Model not supported by this job type",
-                    modelErrors.get(0).message(), modelErrors);
+        List<FieldError> submissionErrors = new ArrayList<>();
+        spec.validateSubmission((tools.jackson.databind.node.ObjectNode) effectiveConfig, submission(model, datasetIds), submissionErrors);
+        if (!submissionErrors.isEmpty()) {
+            boolean aboutModel = submissionErrors.stream().allMatch(f -> f.field().equals("modelId"));
+            throw new ApiException(org.springframework.http.HttpStatus.BAD_REQUEST,
+                    aboutModel ? "Model not supported by this job type" : "Invalid job config",
+                    submissionErrors.size() == 1 ? submissionErrors.get(0).field() + ": " + submissionErrors.get(0).message()
+                            : submissionErrors.size() + " problems with the submission; see errors", submissionErrors);
         }
         for (Map.Entry<JobTypeSpec.DatasetRole, UUID> e : datasetIds.entrySet()) {
             DatasetEntity ds = datasets.live(e.getValue());
@@ -170,6 +174,44 @@ public class JobService {
         }
         logs.append(id, "INFO", "job submitted: " + type + " on model " + model.getName());
         return new Submitted(get(id), true);
+    }
+
+    /** The submission's model, datasets and the jobs it may name, for {@link JobTypeSpec#validateSubmission}. */
+    private JobTypeSpec.Submission submission(ModelEntity model, Map<JobTypeSpec.DatasetRole, UUID> datasetIds) {
+        ModelSummary summary = models.summary(model);
+        return new JobTypeSpec.Submission() {
+            private List<ModelSummary.NodeRef> nodes;
+
+            @Override
+            public UUID modelId() {
+                return model.getId();
+            }
+
+            @Override
+            public ModelSummary model() {
+                return summary;
+            }
+
+            @Override
+            public List<ModelSummary.NodeRef> nodes() {
+                if (nodes == null) {
+                    nodes = models.nodes(model);
+                }
+                return nodes;
+            }
+
+            @Override
+            public java.util.Optional<JobTypeSpec.DatasetFacts> dataset(JobTypeSpec.DatasetRole role) {
+                return java.util.Optional.ofNullable(datasetIds.get(role)).map(datasets::live)
+                        .map(d -> new JobTypeSpec.DatasetFacts(d.getId(), d.getName(), d.isHasLabels()));
+            }
+
+            @Override
+            public java.util.Optional<JobTypeSpec.JobFacts> job(UUID id) {
+                return jobs.find(id).map(j -> new JobTypeSpec.JobFacts(j.id(), j.type(), j.modelId(),
+                        j.state().apiName(), j.resultJson() == null ? null : json.readTree(j.resultJson())));
+            }
+        };
     }
 
     /**

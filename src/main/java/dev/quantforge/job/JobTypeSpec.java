@@ -23,13 +23,14 @@ import dev.quantforge.quant.inspect.ModelSummary;
  * @param quantizes         a model without quantizable nodes is refused
  * @param config            the config's keys, types, ranges and defaults
  * @param configCheck       checks across keys that a schema cannot express (may fill derived values)
- * @param modelCheck        checks of the model itself (e.g. ops the type cannot handle)
+ * @param submissionCheck   checks of what the submission points at: the model (e.g. ops the type cannot handle, node names an
+ *                          exclusion names), its datasets (labels) and other jobs (reused histograms)
  * @param datasetCheck      which datasets the effective config needs beyond {@code requiredDatasets} (e.g. static
  *                          quantization needs a calibration set, dynamic does not)
  */
 public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole> requiredDatasets, Set<DatasetRole> optionalDatasets,
                           Set<DatasetRole> labelledDatasets, boolean quantizes, ConfigSchema config, ConfigCheck configCheck,
-                          ModelCheck modelCheck, DatasetCheck datasetCheck) {
+                          SubmissionCheck submissionCheck, DatasetCheck datasetCheck) {
 
     /** Something that declares a job type (a task handler). */
     public interface Declared {
@@ -48,8 +49,31 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
     }
 
     @FunctionalInterface
-    public interface ModelCheck {
-        void check(ModelSummary model, List<FieldError> errors);
+    public interface SubmissionCheck {
+        void check(ObjectNode effectiveConfig, Submission submission, List<FieldError> errors);
+    }
+
+    /** What a submission points at, read from the database (and, on demand, the stored model). */
+    public interface Submission {
+        java.util.UUID modelId();
+
+        ModelSummary model();
+
+        /** Every node of the model with its API name and op type, in graph order (parses the stored model on first call). */
+        List<ModelSummary.NodeRef> nodes();
+
+        /** The dataset the submission names for {@code role}. */
+        java.util.Optional<DatasetFacts> dataset(DatasetRole role);
+
+        /** Another job, when it exists (and is not deleted). */
+        java.util.Optional<JobFacts> job(java.util.UUID id);
+    }
+
+    public record DatasetFacts(java.util.UUID id, String name, boolean hasLabels) {
+    }
+
+    /** @param state the API name (queued, running, succeeded, ...); @param result the job's result, null until it has one */
+    public record JobFacts(java.util.UUID id, String type, java.util.UUID modelId, String state, JsonNode result) {
     }
 
     public static Builder of(String type, ConfigSchema config) {
@@ -70,8 +94,8 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
         datasetCheck.check(effectiveConfig, given, errors);
     }
 
-    public void validateModel(ModelSummary model, List<FieldError> errors) {
-        modelCheck.check(model, errors);
+    public void validateSubmission(ObjectNode effectiveConfig, Submission submission, List<FieldError> errors) {
+        submissionCheck.check(effectiveConfig, submission, errors);
     }
 
     public boolean uses(DatasetRole role) {
@@ -87,7 +111,7 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
         private final Set<DatasetRole> labelled = EnumSet.noneOf(DatasetRole.class);
         private boolean quantizes;
         private ConfigCheck configCheck = (c, e) -> { };
-        private ModelCheck modelCheck = (m, e) -> { };
+        private SubmissionCheck submissionCheck = (c, s, e) -> { };
         private DatasetCheck datasetCheck = (c, g, e) -> { };
 
         private Builder(String type, ConfigSchema config) {
@@ -126,8 +150,8 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
             return this;
         }
 
-        public Builder checkModel(ModelCheck check) {
-            modelCheck = check;
+        public Builder checkSubmission(SubmissionCheck check) {
+            submissionCheck = check;
             return this;
         }
 
@@ -138,7 +162,7 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
 
         public JobTypeSpec build() {
             return new JobTypeSpec(type, requirements, Set.copyOf(required), Set.copyOf(optional), Set.copyOf(labelled), quantizes, config,
-                    configCheck, modelCheck, datasetCheck);
+                    configCheck, submissionCheck, datasetCheck);
         }
     }
 

@@ -134,6 +134,14 @@ public class ModelService {
         return json.readValue(e.getSummary(), ModelSummary.class);
     }
 
+    /**
+     * Every node of the stored model with its API name ({@code NodeRef}, the names exclusions and reports use) and op type,
+     * in graph order; parses the model, so it is for checks that need more than the summary.
+     */
+    public List<ModelSummary.NodeRef> nodes(ModelEntity e) {
+        return dev.quantforge.quant.inspect.ModelInspector.nodes(dev.quantforge.quant.onnx.Graphs.parse(blobs.pathOf(e.getSha256())));
+    }
+
     /** The model's inputs as engine tensors (for binding datasets to them). */
     public List<TensorInfo> tensorInputs(ModelEntity e) {
         return summary(e).tensorInputs();

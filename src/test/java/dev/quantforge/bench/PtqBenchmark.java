@@ -27,6 +27,7 @@ import dev.quantforge.dataset.io.Preprocessing;
 import dev.quantforge.dataset.io.ZipLimits;
 import dev.quantforge.quant.bench.BenchmarkSettings;
 import dev.quantforge.quant.calib.ActivationCollector;
+import dev.quantforge.quant.calib.CalibrationMethod;
 import dev.quantforge.quant.calib.TensorHistogram;
 import dev.quantforge.quant.data.Batch;
 import dev.quantforge.quant.data.ElementType;
@@ -46,6 +47,7 @@ import dev.quantforge.quant.qdq.QuantizationSettings;
 import dev.quantforge.quant.runtime.CpuFeatures;
 import dev.quantforge.quant.runtime.OrtModel;
 import dev.quantforge.quant.pipeline.LatencyPair;
+import dev.quantforge.quant.pipeline.PostTrainingQuantization;
 import dev.quantforge.quant.pipeline.QuantizationPipeline;
 import dev.quantforge.quant.pipeline.QuantizationSpec;
 import dev.quantforge.quant.progress.EngineLog;
@@ -312,16 +314,8 @@ class PtqBenchmark {
     record Case(String key, Path model, String dataDescription, DataFactory data) {
     }
 
-    @Test
-    void int8VsFp32Latency() throws Exception {
-        BenchReport r = new BenchReport("ptq-latency");
-        Path tmp = Files.createTempDirectory("qf-bench-ptq-lat-");
-        r.put("vnni", CpuFeatures.hasVnni());
-        r.put("reduceRangeWeights", settings().reduceRangeWeights());
-        r.put("calibrationSamples", CALIB_SAMPLES);
-        r.put("iterations", ITERATIONS);
-        r.put("warmup", WARMUP);
-        List<Case> cases = List.of(
+    private List<Case> cases(Path tmp) {
+        return List.of(
                 new Case("mnist8", SharedData.file("mnist/mnist-8.onnx"), "mnist8-calib.npz (real)", m -> mnist(1)),
                 new Case("mnist7", SharedData.file("mnist/mnist-7.onnx"), "mnist8-calib.npz (real)", m -> mnist(1)),
                 new Case("tribuo_cnn", SharedData.file("mnist/tribuo-pytorch_cnn_mnist.onnx"), "mnist8-calib.npz ×255 (real)", m -> mnist(255)),
@@ -332,6 +326,65 @@ class PtqBenchmark {
                         m -> new RandomSource(m.inputs().get(0), CALIB_SAMPLES, -1f, 1f)),
                 new Case("vww", SharedData.file("mlperftiny-alibaba-extra/model_vww.onnx"), "random uniform [0, 1] (p/255; only one real image)",
                         m -> new RandomSource(m.inputs().get(0), CALIB_SAMPLES, 0f, 1f)));
+    }
+
+    /**
+     * Every calibrator from one calibration pass on every shared model: output SQNR and cosine to FP32 (and top-1 where the
+     * data has labels), compared on the calibration data itself — which calibrator should be the default.
+     */
+    @Test
+    void calibratorsOnEveryModel() throws Exception {
+        BenchReport r = new BenchReport("ptq-calibrators");
+        Path tmp = Files.createTempDirectory("qf-bench-ptq-calib-");
+        r.put("cpu", CpuFeatures.describe());
+        StringBuilder table = new StringBuilder("\n| model | data | " + String.join(" | ", PostTrainingQuantization.ALL_CALIBRATORS.stream()
+                .map(m -> m.apiName() + " SQNR dB (top-1)").toList()) + " | best |\n|---|---|" + "---|".repeat(PostTrainingQuantization.ALL_CALIBRATORS.size() + 1) + "\n");
+        String only = System.getProperty("bench.models");
+        for (Case c : cases(tmp)) {
+            if (only != null && !Arrays.asList(only.split(",")).contains(c.key())) {
+                continue;
+            }
+            QuantizationSpec spec = QuantizationSpec.DEFAULTS.withCalibration(new QuantizationSpec.Calibration(CALIB_SAMPLES, 32, true))
+                    .withMode(QuantizationSpec.Mode.STATIC);
+            try (QuantizationPipeline p = QuantizationPipeline.prepare(c.model(), spec, tmp.resolve("calib-" + c.key()), EngineLog.NONE, Progress.NONE)) {
+                SampleSource data;
+                try (OrtModel m = OrtModel.load(p.fp32File(), 1, OrtSession.SessionOptions.OptLevel.ALL_OPT)) {
+                    data = c.data().open(m);
+                }
+                p.calibrate(data, c.dataDescription(), Progress.NONE);
+                table.append("| ").append(c.key()).append(" | ").append(c.dataDescription()).append(" | ");
+                String best = null;
+                double bestSqnr = Double.NEGATIVE_INFINITY;
+                for (CalibrationMethod m : PostTrainingQuantization.ALL_CALIBRATORS) {
+                    Path file = p.build(java.util.Set.of(), p.ranges(m), m).file();
+                    var cmp = p.compare(file, data, Progress.NONE);
+                    table.append(String.format(Locale.ROOT, "%.1f", cmp.sqnrDb()))
+                            .append(cmp.top1Candidate() == null ? "" : String.format(Locale.ROOT, " (%.4f)", cmp.top1Candidate())).append(" | ");
+                    if (cmp.sqnrDb() > bestSqnr) {
+                        bestSqnr = cmp.sqnrDb();
+                        best = m.apiName();
+                    }
+                }
+                table.append(best).append(" |\n");
+            } catch (Exception | Error e) {
+                e.printStackTrace();
+                table.append("| ").append(c.key()).append(" | failed: ").append(e.getMessage()).append(" |\n");
+            }
+        }
+        r.put("calibrators", table.toString());
+        r.write();
+    }
+
+    @Test
+    void int8VsFp32Latency() throws Exception {
+        BenchReport r = new BenchReport("ptq-latency");
+        Path tmp = Files.createTempDirectory("qf-bench-ptq-lat-");
+        r.put("vnni", CpuFeatures.hasVnni());
+        r.put("reduceRangeWeights", settings().reduceRangeWeights());
+        r.put("calibrationSamples", CALIB_SAMPLES);
+        r.put("iterations", ITERATIONS);
+        r.put("warmup", WARMUP);
+        List<Case> cases = cases(tmp);
         String only = System.getProperty("bench.models");
         for (Case c : cases) {
             if (only != null && !Arrays.asList(only.split(",")).contains(c.key())) {
@@ -401,6 +454,14 @@ class PtqBenchmark {
             r.put(kk + "_fp32_p50_ms", fp);
             r.put(kk + "_int8_p50_ms", in);
             r.put(kk + "_speedup", String.format(Locale.ROOT, "%.3f", fp / in));
+        }
+        // where the time goes (ONNX Runtime's profiler, per op type, at the largest batch measured, 1 thread)
+        int batch = fixed.batch() < 0 ? 8 : (int) fixed.batch();
+        for (String which : List.of("fp32", "int8")) {
+            Path file = which.equals("fp32") ? p.fp32File() : int8File;
+            var ops = dev.quantforge.quant.bench.OpProfile.profile(file, data, p.binding(data), batch, 1, 50, p.fp32File().getParent());
+            r.put(k + "_profile_b" + batch + "_" + which, ops.stream().limit(8).map(o -> String.format(Locale.ROOT, "%s %.0f µs (%.0f%%, %d)",
+                    o.opType(), o.microsPerRun(), 100 * o.share(), o.nodes())).collect(java.util.stream.Collectors.joining("; ")));
         }
     }
 

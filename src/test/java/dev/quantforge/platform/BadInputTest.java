@@ -156,6 +156,62 @@ class BadInputTest extends ServiceTest {
     }
 
     @Test
+    void checksThatBelongAtSubmissionAreMadeThere(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        float[] pixels = new float[3 * 784];
+        Path unlabelled = NpyWriter.zip(tmp.resolve("unlabelled.npz"), Map.of("Input3.npy",
+                NpyWriter.npy("<f4", new long[]{3, 1, 28, 28}, NpyWriter.floats(ByteOrder.LITTLE_ENDIAN, pixels))), false);
+        String noLabels = api().upload("/api/v1/datasets", unlabelled, Map.of()).json().path("id").asString();
+        Map<String, Object> ptq = Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", evalSet);
+        refused("fromJobId of no job", api().postJson("/api/v1/jobs", with(ptq, Map.of("calibration", Map.of("fromJobId",
+                UUID.randomUUID().toString())))), 400, "config.calibration.fromJobId", "there is no job");
+        String bench = api().postJson("/api/v1/jobs", Map.of("type", "benchmark", "modelId", model)).json().path("id").asString();
+        refused("fromJobId of a benchmark job", api().postJson("/api/v1/jobs", with(ptq, Map.of("calibration", Map.of("fromJobId", bench)))),
+                400, "is a benchmark job", "ptq job");
+        String other = api().upload("/api/v1/models", SharedData.file("mnist/mnist-7.onnx"), Map.of()).json().path("id").asString();
+        String otherBench = api().postJson("/api/v1/jobs", Map.of("type", "benchmark", "modelId", other)).json().path("id").asString();
+        refused("fromJobId of another model's job", api().postJson("/api/v1/jobs", with(ptq, Map.of("calibration",
+                Map.of("fromJobId", otherBench)))), 400, "another model");
+        refused("qat fromJobId of no job", api().postJson("/api/v1/jobs", Map.of("type", "qat", "modelId", model,
+                "trainingDatasetId", evalSet, "config", Map.of("fromJobId", UUID.randomUUID().toString()))), 400, "config.fromJobId", "no job");
+        refused("metric top1 on an unlabelled set", api().postJson("/api/v1/jobs", Map.of("type", "sensitivity", "modelId", model,
+                "calibrationDatasetId", noLabels, "config", Map.of("metric", "top1"))), 400, "config.metric", "needs labels", noLabels);
+        refused("benchmark batch 8 on a fixed-batch model", api().postJson("/api/v1/jobs", Map.of("type", "benchmark", "modelId", model,
+                "config", Map.of("benchmark", Map.of("batchSize", 8)))), 400, "config.benchmark.batchSize", "fixed batch of 1", "batchSize 1");
+        refused("ptq benchmark batch 8 on a fixed-batch model", api().postJson("/api/v1/jobs", with(ptq, Map.of("benchmark",
+                Map.of("batchSize", 8)))), 400, "fixed batch of 1");
+        api().postJson("/api/v1/jobs/" + bench + "/cancel", Map.of());
+        api().postJson("/api/v1/jobs/" + otherBench + "/cancel", Map.of());
+    }
+
+    @Test
+    void exclusionsAndOverridesThatMatchNothingAreRefused() {
+        Map<String, Object> ptq = Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", evalSet);
+        refused("invalid regex", api().postJson("/api/v1/jobs", with(ptq, Map.of("exclude", Map.of("patterns", List.of("((("))))),
+                400, "config.exclude.patterns", "not a valid regular expression", "(((");
+        refused("invalid override regex", api().postJson("/api/v1/jobs", with(ptq, Map.of("overrides", List.of(Map.of("nodes",
+                List.of("[unclosed"), "activations", Map.of("calibrator", "max")))))), 400, "config.overrides[0].nodes", "[unclosed");
+        refused("unknown node", api().postJson("/api/v1/jobs", with(ptq, Map.of("exclude", Map.of("nodes", List.of("NoSuchNode"))))),
+                400, "config.exclude.nodes", "no node named 'NoSuchNode'");
+        refused("pattern matching nothing", api().postJson("/api/v1/jobs", with(ptq, Map.of("exclude", Map.of("patterns",
+                List.of("encoder\\..*"))))), 400, "matches no node");
+        refused("glob matching nothing", api().postJson("/api/v1/jobs", with(ptq, Map.of("exclude", Map.of("patterns",
+                List.of("*attention*"))))), 400, "matches no node");
+        refused("op type not in the model", api().postJson("/api/v1/jobs", with(ptq, Map.of("exclude", Map.of("opTypes",
+                List.of("LSTM"))))), 400, "config.exclude.opTypes", "no LSTM node");
+        String conv = api().get("/api/v1/models/" + model).json().path("quantizableNodes").path(0).path("name").asString();
+        Api.Res ok = check("a real node and a glob that matches", api().postJson("/api/v1/jobs", with(ptq, Map.of("exclude",
+                Map.of("nodes", List.of(conv), "patterns", List.of("*" + conv.substring(1)))))));
+        assertThat(ok.status()).as(ok.body()).isEqualTo(201);
+        api().postJson("/api/v1/jobs/" + ok.json().path("id").asString() + "/cancel", Map.of());
+    }
+
+    private static Map<String, Object> with(Map<String, Object> submission, Map<String, Object> config) {
+        Map<String, Object> m = new LinkedHashMap<>(submission);
+        m.put("config", config);
+        return m;
+    }
+
+    @Test
     void anImageFolderWithAnEmptyClassFolderIsRefusedNamingIt() throws Exception {
         byte[] jpeg = Files.readAllBytes(SharedData.file("cifar10-mlperftiny-ic/test-jpeg/cat/0001.jpg"));
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

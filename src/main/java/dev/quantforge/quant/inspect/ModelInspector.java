@@ -116,6 +116,16 @@ public final class ModelInspector {
         }
     }
 
+    /** Every node of the main graph with its API name ({@link NodeNames}) and op type, in graph order. */
+    public static List<ModelSummary.NodeRef> nodes(OnnxMl.ModelProto model) {
+        List<String> names = NodeNames.of(model.getGraph());
+        List<ModelSummary.NodeRef> out = new ArrayList<>(names.size());
+        for (int i = 0; i < names.size(); i++) {
+            out.add(new ModelSummary.NodeRef(names.get(i), model.getGraph().getNode(i).getOpType()));
+        }
+        return out;
+    }
+
     public static ModelSummary summarize(OnnxMl.ModelProto model) {
         OnnxMl.GraphProto graph = model.getGraph();
 

@@ -8,6 +8,7 @@ import org.bytedeco.onnx.ModelProto;
 
 import java.io.IOException;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -28,7 +29,7 @@ final class OpsetConverter {
 
     static OnnxMl.ModelProto convert(OnnxMl.ModelProto model, int targetOpset) {
         try {
-            return convertNative(model, targetOpset);
+            return restoreLastAxisSoftmax(model, convertNative(model, targetOpset));
         } catch (RuntimeException converterError) {
             if (converterError instanceof InvalidInputException) {
                 throw converterError;
@@ -53,6 +54,125 @@ final class OpsetConverter {
         } catch (IOException e) {
             throw new InvalidInputException("the ONNX version converter produced an unreadable model: " + e.getMessage(), e);
         }
+    }
+
+    private static final Set<String> SOFTMAX_LIKE = Set.of("Softmax", "LogSoftmax", "Hardmax");
+
+    /**
+     * The converter turns every pre-13 Softmax into Flatten → Softmax → Reshape(Shape(x)), because the old op flattened
+     * at {@code axis}. For {@code axis = -1} (what PyTorch exports for attention) the old and the new op compute the same
+     * thing, so the chain is put back to one Softmax(axis = -1): three ops fewer per attention layer, and nothing between
+     * the attention scores and their Softmax for ONNX Runtime's fusions and the quantizer to trip over.
+     */
+    static OnnxMl.ModelProto restoreLastAxisSoftmax(OnnxMl.ModelProto original, OnnxMl.ModelProto converted) {
+        Map<String, Long> axes = new java.util.HashMap<>(); // node name → its axis attribute (pre-13 default 1)
+        for (OnnxMl.NodeProto n : original.getGraph().getNodeList()) {
+            if (SOFTMAX_LIKE.contains(n.getOpType()) && Graphs.isDefaultDomain(n.getDomain()) && !n.getName().isEmpty()) {
+                axes.put(n.getName(), n.getAttributeList().stream().filter(a -> a.getName().equals("axis")).mapToLong(OnnxMl.AttributeProto::getI)
+                        .findFirst().orElse(1));
+            }
+        }
+        if (axes.isEmpty()) {
+            return converted;
+        }
+        Map<String, Integer> ranks = axes.containsValue(-1L) && axes.values().stream().allMatch(a -> a == -1) ? Map.of() : inferredRanks(original);
+        Set<String> lastAxis = new HashSet<>();
+        for (OnnxMl.NodeProto n : original.getGraph().getNodeList()) {
+            Long axis = axes.get(n.getName());
+            Integer rank = axis == null ? null : ranks.get(n.getInput(0));
+            if (axis != null && (axis == -1 || (rank != null && axis == rank - 1))) {
+                lastAxis.add(n.getName());
+            }
+        }
+        if (lastAxis.isEmpty()) {
+            return converted;
+        }
+        OnnxMl.GraphProto g = converted.getGraph();
+        Map<String, OnnxMl.NodeProto> producer = new java.util.HashMap<>();
+        Map<String, java.util.List<OnnxMl.NodeProto>> consumers = new java.util.HashMap<>();
+        for (OnnxMl.NodeProto n : g.getNodeList()) {
+            n.getOutputList().forEach(o -> producer.put(o, n));
+            n.getInputList().forEach(i -> consumers.computeIfAbsent(i, k -> new java.util.ArrayList<>()).add(n));
+        }
+        Set<OnnxMl.NodeProto> drop = new HashSet<>();
+        Map<OnnxMl.NodeProto, OnnxMl.NodeProto> replace = new java.util.HashMap<>();
+        for (OnnxMl.NodeProto sm : g.getNodeList()) {
+            if (!lastAxis.contains(sm.getName()) || sm.getInputCount() != 1) {
+                continue;
+            }
+            OnnxMl.NodeProto flatten = producer.get(sm.getInput(0));
+            java.util.List<OnnxMl.NodeProto> after = consumers.getOrDefault(sm.getOutput(0), java.util.List.of());
+            if (flatten == null || !flatten.getOpType().equals("Flatten") || after.size() != 1 || !after.get(0).getOpType().equals("Reshape")
+                    || consumers.getOrDefault(flatten.getOutput(0), java.util.List.of()).size() != 1) {
+                continue;
+            }
+            OnnxMl.NodeProto reshape = after.get(0);
+            OnnxMl.NodeProto shape = producer.get(reshape.getInput(1));
+            if (shape == null || !shape.getOpType().equals("Shape") || !shape.getInput(0).equals(flatten.getInput(0))) {
+                continue;
+            }
+            OnnxMl.NodeProto.Builder one = sm.toBuilder().setInput(0, flatten.getInput(0)).setOutput(0, reshape.getOutput(0)).clearAttribute()
+                    .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("axis").setType(OnnxMl.AttributeProto.AttributeType.INT).setI(-1));
+            replace.put(sm, one.build());
+            drop.add(flatten);
+            drop.add(reshape);
+            if (consumers.getOrDefault(shape.getOutput(0), java.util.List.of()).size() == 1) {
+                drop.add(shape);
+            }
+        }
+        if (replace.isEmpty()) {
+            return converted;
+        }
+        OnnxMl.GraphProto.Builder b = g.toBuilder().clearNode().clearValueInfo();
+        Set<String> gone = new HashSet<>();
+        drop.forEach(n -> gone.addAll(n.getOutputList()));
+        replace.keySet().forEach(n -> gone.addAll(n.getOutputList()));
+        replace.values().forEach(n -> gone.removeAll(n.getOutputList()));
+        for (OnnxMl.NodeProto n : g.getNodeList()) {
+            if (!drop.contains(n)) {
+                b.addNode(replace.getOrDefault(n, n));
+            }
+        }
+        g.getValueInfoList().stream().filter(v -> !gone.contains(v.getName())).forEach(b::addValueInfo);
+        return converted.toBuilder().setGraph(b).build();
+    }
+
+    /** Weights without their values (shape inference needs their dims; only small tensors such as shapes need values). */
+    private static OnnxMl.TensorProto withoutBulkData(OnnxMl.TensorProto t) {
+        long elements = t.getDimsList().stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b);
+        return elements <= 64 ? t : t.toBuilder().clearRawData().clearFloatData().clearInt64Data().clearInt32Data().clearDoubleData().build();
+    }
+
+    /** The rank of every tensor ONNX shape inference can tell (graph inputs, value_info, outputs), by name. */
+    private static Map<String, Integer> inferredRanks(OnnxMl.ModelProto model) {
+        byte[] bytes = model.toBuilder().setGraph(model.getGraph().toBuilder().clearInitializer()
+                .addAllInitializer(model.getGraph().getInitializerList().stream().map(OpsetConverter::withoutBulkData).toList())).build().toByteArray();
+        Map<String, Integer> ranks = new java.util.HashMap<>();
+        try (BytePointer in = new BytePointer(bytes); ModelProto source = new ModelProto()) {
+            if (!ParseProtoFromBytes(source, in, bytes.length)) {
+                return ranks;
+            }
+            // with data propagation: BERT exports compute their Reshape shapes from Shape/Gather/Concat at run time
+            try (org.bytedeco.onnx.ShapeInferenceOptions options = new org.bytedeco.onnx.ShapeInferenceOptions(false, 0, true)) {
+                org.bytedeco.onnx.global.onnx.InferShapes(source, org.bytedeco.onnx.OpSchemaRegistry.Instance(), options, null);
+            }
+            try (BytePointer serialized = source.SerializeAsString()) {
+                CodedInputStream coded = CodedInputStream.newInstance(serialized.asByteBuffer());
+                coded.setSizeLimit(Integer.MAX_VALUE);
+                OnnxMl.GraphProto g = OnnxMl.ModelProto.parseFrom(coded).getGraph();
+                for (var list : List.of(g.getInputList(), g.getValueInfoList(), g.getOutputList())) {
+                    for (OnnxMl.ValueInfoProto v : list) {
+                        if (v.getType().hasTensorType() && v.getType().getTensorType().hasShape()) {
+                            ranks.put(v.getName(), v.getType().getTensorType().getShape().getDimCount());
+                        }
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no inference: what the propagation below finds (else the converter's chain stays, correct if slower)
+        }
+        Ranks.propagate(model.getGraph(), ranks);
+        return ranks;
     }
 
     /**

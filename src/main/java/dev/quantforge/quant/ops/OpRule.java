@@ -15,10 +15,23 @@ import dev.quantforge.quant.onnx.GraphIndex;
  * @param uses           which inputs of a node are quantized (null for roles that quantize no input of their own)
  * @param outputChannels output channels of a node given its weight's dims (for the int32 bias); null when the op has no bias
  * @param floatOutputFuses ONNX Runtime fuses {@code DQ → op} without a Q after it into an integer kernel with a float
- *                       output (MatMul → MatMulIntegerToFloat, Gemm → QGemm): no output Q is added unless a quantized
- *                       node reads the output anyway (Conv needs the Q to become QLinearConv)
+ *                       output (Gemm → QGemm; MatMul over 3-D or wider activations → MatMulIntegerToFloat, while a 2-D MatMul
+ *                       + bias is turned into a float Gemm first and keeps its Q to become QLinearMatMul): no output Q
+ *                       is added unless a quantized node reads the output anyway (Conv needs the Q to become QLinearConv)
  */
-public record OpRule(String opType, Role role, QuantizedInputs uses, OutputChannels outputChannels, boolean floatOutputFuses) {
+public record OpRule(String opType, Role role, QuantizedInputs uses, OutputChannels outputChannels, FloatOutputFuses floatOutputFuses) {
+
+    /**
+     * Whether ONNX Runtime fuses this node with dequantized inputs and a float output into an integer kernel (given the
+     * ranks of the graph's tensors, {@link dev.quantforge.quant.onnx.Ranks}).
+     */
+    @FunctionalInterface
+    public interface FloatOutputFuses {
+        FloatOutputFuses NEVER = (node, ranks) -> false;
+        FloatOutputFuses ALWAYS = (node, ranks) -> true;
+
+        boolean test(OnnxMl.NodeProto node, java.util.Map<String, Integer> ranks);
+    }
 
     /** What an op is to Q/DQ placement. */
     public enum Role {

@@ -106,6 +106,12 @@ public final class QuantizationPipeline implements AutoCloseable {
     public static QuantizationPipeline prepare(OnnxMl.ModelProto original, QuantizationSpec spec, Path workDir, EngineLog log,
                                                Progress progress) throws IOException {
         progress.update(0, "prepare", "preparing the FP32 graph");
+        if (spec.mode() == QuantizationSpec.Mode.AUTO) {
+            QuantizationSpec.Mode chosen = spec.autoMode(dev.quantforge.quant.inspect.ModelInspector.summarize(original));
+            log.log("mode auto: " + chosen.name().toLowerCase(java.util.Locale.ROOT) + (chosen == QuantizationSpec.Mode.DYNAMIC
+                    ? " (a text transformer: int8 weights, activations quantized at run time)" : " (calibrated Q/DQ)"));
+            spec = spec.withMode(chosen);
+        }
         PreparedModel prepared = new GraphPreparer().prepare(original, new PrepareOptions(spec.foldBatchNorm(), spec.minimumOpset()));
         prepared.steps().forEach(step -> log.log("prepare: " + step));
         return new QuantizationPipeline(original, spec, prepared, workDir, log);
@@ -251,6 +257,7 @@ public final class QuantizationPipeline implements AutoCloseable {
         return switch (spec.mode()) {
             case STATIC -> build(floatNodes, ranges(spec.activations().calibrator()), spec.activations().calibrator());
             case DYNAMIC, WEIGHT_ONLY -> buildCalibrationFree(floatNodes, spec.mode());
+            case AUTO -> throw new IllegalStateException("the pipeline resolves mode auto when it prepares");
         };
     }
 
@@ -260,7 +267,7 @@ public final class QuantizationPipeline implements AutoCloseable {
         QdqModel model = switch (mode) {
             case DYNAMIC -> CalibrationFreeQuantizer.dynamic(fp32, plan, settings.reduceRangeWeights());
             case WEIGHT_ONLY -> CalibrationFreeQuantizer.weightOnly(fp32, plan, spec.weights().blockSize(), INT4_ACCURACY_LEVEL);
-            case STATIC -> throw new IllegalArgumentException("static quantization needs calibrated ranges");
+            case STATIC, AUTO -> throw new IllegalArgumentException("static quantization needs calibrated ranges");
         };
         return write(floatNodes, null, mode, plan, Map.of(), model);
     }
@@ -279,16 +286,22 @@ public final class QuantizationPipeline implements AutoCloseable {
             }
             rangeMap.put(t, r.range());
         }
-        return write(floatNodes, method, QuantizationSpec.Mode.STATIC, plan, ranges, QdqWriter.write(fp32, plan, rangeMap, planSettings(floatNodes)));
+        return write(floatNodes, method, QuantizationSpec.Mode.STATIC, plan, ranges,
+                withQuantizedEmbeddings(QdqWriter.write(fp32, plan, rangeMap, planSettings(floatNodes))));
     }
 
     /** Writes the QDQ model of trained FP32 weights with the given plan and ranges (QAT's export). */
     public QdqBuild buildFrom(OnnxMl.ModelProto trainedFp32, QdqPlan plan, Map<String, TensorRange> ranges, String fileName)
             throws IOException {
-        QdqModel qdq = QdqWriter.write(trainedFp32, plan, ranges, settings);
+        QdqModel qdq = withQuantizedEmbeddings(QdqWriter.write(trainedFp32, plan, ranges, settings));
         Path file = workDir.resolve(fileName);
         Files.write(file, qdq.model().toByteArray());
         return new QdqBuild(Set.of(), spec.activations().calibrator(), QuantizationSpec.Mode.STATIC, plan, Map.of(), qdq, file);
+    }
+
+    /** Embedding tables stored as uint8 too (text models: the largest tensors, which Q/DQ placement does not touch). */
+    private static QdqModel withQuantizedEmbeddings(QdqModel qdq) {
+        return new QdqModel(CalibrationFreeQuantizer.withQuantizedEmbeddings(qdq.model()), qdq.layers());
     }
 
     /** The plan where {@code floatNodes} (besides the config's exclusions) stay float. */

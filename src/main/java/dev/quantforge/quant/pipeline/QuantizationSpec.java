@@ -8,6 +8,7 @@ import dev.quantforge.quant.calib.CalibrationMethod;
 import dev.quantforge.quant.calib.CalibrationParams;
 import dev.quantforge.quant.calib.TensorHistogram;
 import dev.quantforge.quant.eval.Task;
+import dev.quantforge.quant.inspect.ModelSummary;
 import dev.quantforge.quant.qdq.QuantizationSettings;
 import dev.quantforge.quant.qdq.QuantizationSettings.ActivationType;
 
@@ -35,12 +36,12 @@ public record QuantizationSpec(Mode mode, Target target, Task task, Weights weig
                                boolean quantizeNormalizationInputs, boolean foldBatchNorm, Evaluation evaluation,
                                BenchmarkSettings benchmark) {
 
-    public static final QuantizationSpec DEFAULTS = new QuantizationSpec(Mode.STATIC, Target.ONNXRUNTIME_CPU, null, Weights.DEFAULTS,
+    public static final QuantizationSpec DEFAULTS = new QuantizationSpec(Mode.AUTO, Target.ONNXRUNTIME_CPU, null, Weights.DEFAULTS,
             Activations.DEFAULTS, Calibration.DEFAULTS, Exclusions.NONE, List.of(), true, false, true, Evaluation.DEFAULTS,
             BenchmarkSettings.DEFAULTS);
 
     public QuantizationSpec {
-        mode = mode == null ? Mode.STATIC : mode;
+        mode = mode == null ? Mode.AUTO : mode;
         target = target == null ? Target.ONNXRUNTIME_CPU : target;
         weights = weights == null ? Weights.DEFAULTS : weights;
         activations = activations == null ? Activations.DEFAULTS : activations;
@@ -56,7 +57,28 @@ public record QuantizationSpec(Mode mode, Target target, Task task, Weights weig
      * int8 weights, activations quantized at run time (no calibration set). {@code WEIGHT_ONLY}: int4 weights in
      * blocks, float activations (MatMulNBits; smaller, faster where memory bound).
      */
-    public enum Mode { STATIC, DYNAMIC, WEIGHT_ONLY }
+    public enum Mode { AUTO, STATIC, DYNAMIC, WEIGHT_ONLY }
+
+    /**
+     * {@link Mode#AUTO} made concrete for {@code model}, as ONNX Runtime advises: DYNAMIC for a text transformer (integer
+     * token inputs feeding embedding Gathers, no convolutions: its activations vary too much per sentence for fixed
+     * ranges, and ORT's dynamic kernels are its fastest int8 path for them — measured in bench/RESULTS.md), STATIC for
+     * everything else and always for TensorRT (which reads calibrated Q/DQ). Other modes are returned as they are.
+     */
+    public QuantizationSpec resolvedFor(ModelSummary model) {
+        return mode != Mode.AUTO ? this : withMode(autoMode(model));
+    }
+
+    /** What {@link Mode#AUTO} becomes for {@code model} (see {@link #resolvedFor}). */
+    public Mode autoMode(ModelSummary model) {
+        if (target == Target.TENSORRT) {
+            return Mode.STATIC;
+        }
+        boolean convolutions = model.opTypes().containsKey("Conv") || model.opTypes().containsKey("ConvTranspose");
+        boolean tokenInputs = model.inputs().stream().anyMatch(i -> ("int64".equals(i.elementType()) || "int32".equals(i.elementType()))
+                && i.shape() != null && i.shape().size() == 2);
+        return !convolutions && tokenInputs && model.opTypes().containsKey("Gather") ? Mode.DYNAMIC : Mode.STATIC;
+    }
 
     /** The runtime the model is quantized for: it picks the defaults that runtime needs (see {@link #forTarget}). */
     public enum Target { ONNXRUNTIME_CPU, TENSORRT }
@@ -175,13 +197,22 @@ public record QuantizationSpec(Mode mode, Target target, Task task, Weights weig
     }
 
     /** Whether this spec needs a calibration pass. */
+    /** Whether the (resolved) mode calibrates activation ranges. */
     public boolean needsCalibration() {
+        requireResolved();
         return mode == Mode.STATIC;
     }
 
     /** The lowest default-domain opset the mode's output ops need. */
     public int minimumOpset() {
+        requireResolved();
         return mode == Mode.STATIC ? 13 : 11;
+    }
+
+    private void requireResolved() {
+        if (mode == Mode.AUTO) {
+            throw new IllegalStateException("mode auto is resolved against the model first (resolvedFor)");
+        }
     }
 
     public QuantizationSpec withWeights(Weights w) {

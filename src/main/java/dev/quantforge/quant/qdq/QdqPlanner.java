@@ -1,5 +1,6 @@
 package dev.quantforge.quant.qdq;
 
+import dev.quantforge.quant.onnx.Ranks;
 import dev.quantforge.quant.onnx.GraphIndex;
 import ai.onnx.proto.OnnxMl;
 import dev.quantforge.quant.onnx.NodeNames;
@@ -104,10 +105,11 @@ public final class QdqPlanner {
             // A quantized Conv whose output is not quantized yet: ONNX Runtime fuses DQ → Conv only with a Q after
             // it, so quantize the output, through a clamping/value-preserving chain, with the chain end's range (its
             // own range when there is no chain). MatMul and Gemm fuse without it (see OpRule.floatOutputFuses).
+            Map<String, Integer> ranks = Ranks.of(graph);
             for (int i = 0; i < graph.getNodeCount(); i++) {
                 OnnxMl.NodeProto n = graph.getNode(i);
                 if (!quantizedNodeIndexes.contains(i) || !OpRegistry.hasRole(n, Role.WEIGHTED) || n.getOutputCount() != 1
-                        || tensors.containsKey(n.getOutput(0)) || OpRegistry.of(n).map(OpRule::floatOutputFuses).orElse(false)) {
+                        || tensors.containsKey(n.getOutput(0)) || OpRegistry.of(n).map(r -> r.floatOutputFuses().test(n, ranks)).orElse(false)) {
                     continue;
                 }
                 List<String> chain = new ArrayList<>();

@@ -5,6 +5,8 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
+import dev.quantforge.quant.InvalidInputException;
+
 /**
  * What the QDQ engine quantizes and how.
  *
@@ -86,11 +88,21 @@ public record QuantizationSettings(boolean weightsPerChannel, ActivationType act
         return new QuantizationSettings(weightsPerChannel, activationType, quantizeResidualAdd, excludeNodes, excludeOpTypes, excludePatterns, reduce, quantizeNormalizationInputs);
     }
 
-    /** A pattern as a regex; an invalid regex is read as a glob. */
+    /**
+     * A pattern as a regex. A shell glob that is not a regex ({@code *conv*}: names, '.', '/', ':', '-', '*', '?' only) is
+     * read as a glob; anything else that does not compile is refused, so that a typo never silently excludes nothing.
+     *
+     * @throws InvalidInputException naming the pattern and the regex error
+     */
     public static Pattern compile(String pattern) {
         try {
             return Pattern.compile(pattern);
         } catch (PatternSyntaxException e) {
+            if (!pattern.matches("[\\w./:\\-*?]+")) {
+                throw new InvalidInputException("'" + pattern + "' is not a valid regular expression (" + e.getDescription()
+                        + (e.getIndex() >= 0 ? " near index " + e.getIndex() : "") + "); write a regex matching whole node names"
+                        + " such as 'layer3\\..*' or a glob such as 'layer3*'");
+            }
             StringBuilder regex = new StringBuilder();
             for (char c : pattern.toCharArray()) {
                 switch (c) {

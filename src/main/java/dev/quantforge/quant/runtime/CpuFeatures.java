@@ -23,4 +23,20 @@ public final class CpuFeatures {
             return false;
         }
     }
+
+    /** The CPU model and the int8-relevant flags it has, for reports: "AMD EPYC (avx2, avx512f, avx512_vnni)". */
+    public static String describe() {
+        try {
+            String info = Files.readString(Path.of("/proc/cpuinfo"));
+            String model = info.lines().filter(l -> l.startsWith("model name")).findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim())
+                    .orElse("unknown CPU");
+            java.util.Set<String> flags = info.lines().filter(l -> l.startsWith("flags")).findFirst()
+                    .map(l -> java.util.Set.of(l.substring(l.indexOf(':') + 1).trim().split("\\s+"))).orElse(java.util.Set.of());
+            java.util.List<String> relevant = java.util.stream.Stream.of("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni",
+                    "amx_int8", "avx512_bf16", "avx512_fp16").filter(flags::contains).toList();
+            return model + " (" + String.join(", ", relevant) + (hasVnni() ? "" : "; no VNNI") + ")";
+        } catch (IOException | RuntimeException e) {
+            return "unknown CPU";
+        }
+    }
 }

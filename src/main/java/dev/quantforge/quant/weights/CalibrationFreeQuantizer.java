@@ -107,13 +107,36 @@ public final class CalibrationFreeQuantizer {
                         ? "not a MatMul with a constant 2-D weight: this mode quantizes only those" : p.reason(), null, null, 0, List.of()));
             }
         }
+        embeddingLookups(graph, index, names, replaced);
+        OnnxMl.ModelProto.Builder model = fp32.toBuilder().setGraph(apply(graph, replaced));
+        if (model.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals(MS_DOMAIN))) {
+            model.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
+        }
+        return new QdqModel(model.build(), layers);
+    }
+
+    /**
+     * {@code model} with its embedding tables (a large float initializer gathered by run-time ids) stored as uint8 and
+     * dequantized after the lookup, as in the calibration-free modes: a static model's largest tensors are usually these.
+     */
+    public static OnnxMl.ModelProto withQuantizedEmbeddings(OnnxMl.ModelProto model) {
+        OnnxMl.GraphProto graph = model.getGraph();
+        Map<Integer, Replacement> replaced = new LinkedHashMap<>();
+        embeddingLookups(graph, new GraphIndex(graph), new NameAllocator(graph), replaced);
+        return replaced.isEmpty() ? model : model.toBuilder().setGraph(apply(graph, replaced)).build();
+    }
+
+    private static void embeddingLookups(OnnxMl.GraphProto graph, GraphIndex index, NameAllocator names, Map<Integer, Replacement> replaced) {
         for (int i = 0; i < graph.getNodeCount(); i++) {
             OnnxMl.NodeProto n = graph.getNode(i);
             if (!replaced.containsKey(i) && isEmbeddingLookup(n, index)) {
                 replaced.put(i, quantizedLookup(n, index.initializers.get(n.getInput(0)), names));
             }
         }
+    }
 
+    /** The graph with each replaced node's nodes and initializers in its place, and the float initializers nothing reads dropped. */
+    private static OnnxMl.GraphProto apply(OnnxMl.GraphProto graph, Map<Integer, Replacement> replaced) {
         OnnxMl.GraphProto.Builder g = graph.toBuilder().clearNode();
         for (int i = 0; i < graph.getNodeCount(); i++) {
             Replacement r = replaced.get(i);
@@ -124,17 +147,11 @@ public final class CalibrationFreeQuantizer {
                 g.addAllInitializer(r.initializers());
             }
         }
-        // drop float initializers nothing reads any more
         Set<String> read = new HashSet<>();
         g.getNodeList().forEach(n -> read.addAll(n.getInputList()));
         g.getOutputList().forEach(o -> read.add(o.getName()));
         List<OnnxMl.TensorProto> kept = g.getInitializerList().stream().filter(t -> read.contains(t.getName())).toList();
-        g.clearInitializer().addAllInitializer(kept);
-        OnnxMl.ModelProto.Builder model = fp32.toBuilder().setGraph(g);
-        if (model.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals(MS_DOMAIN))) {
-            model.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
-        }
-        return new QdqModel(model.build(), layers);
+        return g.clearInitializer().addAllInitializer(kept).build();
     }
 
     private static boolean isEmbeddingLookup(OnnxMl.NodeProto n, GraphIndex index) {

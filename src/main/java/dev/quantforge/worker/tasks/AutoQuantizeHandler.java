@@ -37,7 +37,25 @@ public class AutoQuantizeHandler implements JobHandler {
                     .intField("timeBudgetSeconds", BudgetSpec.DEFAULTS.timeBudgetSeconds(), 10, 7 * 24 * 3600)
                     .intField("maxTrials", (long) BudgetSpec.DEFAULTS.maxTrials(), 1, 10_000))
             .needs(JobTypeSpec.DatasetRole.EVALUATION).accepts(JobTypeSpec.DatasetRole.CALIBRATION)
-            .quantizes().checkConfig(QuantizationConfig::check).checkDatasets(QuantizationConfig::checkDatasets).build();
+            .quantizes().checkConfig(QuantizationConfig::check).checkDatasets(QuantizationConfig::checkDatasets)
+            .checkSubmission(AutoQuantizeHandler::checkSubmission).build();
+
+    /** {@code modes} names concrete modes; trying static means calibrating, so it makes the job's mode static. */
+    static void checkSubmission(tools.jackson.databind.node.ObjectNode c, JobTypeSpec.Submission s,
+                                List<dev.quantforge.platform.ApiException.FieldError> errors) {
+        boolean statik = false;
+        for (tools.jackson.databind.JsonNode m : c.path("modes")) {
+            if ("auto".equals(m.asString())) {
+                errors.add(new dev.quantforge.platform.ApiException.FieldError("config.modes",
+                        "lists the modes to try: static, dynamic, weight_only (auto is what mode picks when modes is absent)"));
+            }
+            statik |= "static".equals(m.asString());
+        }
+        if (statik) {
+            c.put(QuantizationConfig.MODE, "static");
+        }
+        QuantizationConfig.checkSubmission(c, s, errors);
+    }
 
     @Override
     public JobTypeSpec spec() {

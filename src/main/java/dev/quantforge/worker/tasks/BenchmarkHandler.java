@@ -26,7 +26,8 @@ public class BenchmarkHandler implements JobHandler {
 
     /** Real input data for the timed runs when given; random inputs of the model's shape otherwise. */
     static final JobTypeSpec SPEC = JobTypeSpec.of("benchmark", ConfigSchema.object().section("benchmark", QuantizationConfig.BENCHMARK_SECTION))
-            .accepts(DatasetRole.EVALUATION, DatasetRole.CALIBRATION).build();
+            .accepts(DatasetRole.EVALUATION, DatasetRole.CALIBRATION)
+            .checkSubmission((c, s, e) -> QuantizationConfig.checkBenchmarkBatch(c, s, e)).build();
 
     @Override
     public JobTypeSpec spec() {

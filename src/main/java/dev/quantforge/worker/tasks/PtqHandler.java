@@ -36,7 +36,8 @@ public class PtqHandler implements JobHandler {
 
     static final JobTypeSpec SPEC = JobTypeSpec.of("ptq", QuantizationConfig.schema())
             .accepts(JobTypeSpec.DatasetRole.CALIBRATION, JobTypeSpec.DatasetRole.EVALUATION).quantizes()
-            .checkConfig(QuantizationConfig::check).checkDatasets(QuantizationConfig::checkDatasets).build();
+            .checkConfig(QuantizationConfig::check).checkDatasets(QuantizationConfig::checkDatasets)
+            .checkSubmission(QuantizationConfig::checkSubmission).build();
 
     @Override
     public JobTypeSpec spec() {

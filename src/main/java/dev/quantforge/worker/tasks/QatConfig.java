@@ -6,6 +6,7 @@ import java.util.List;
 import tools.jackson.databind.node.ObjectNode;
 
 import dev.quantforge.job.ConfigSchema;
+import dev.quantforge.job.JobTypeSpec;
 import dev.quantforge.platform.ApiException.FieldError;
 import dev.quantforge.qat.QatSpec;
 import dev.quantforge.qat.TrainableGraph;
@@ -57,11 +58,26 @@ final class QatConfig {
                     + " QAT trains with the calibrated ranges — leave learnRanges false"));
         }
         QuantizationConfig.checkJobId(c.path("fromJobId"), "config.fromJobId", "an earlier ptq job of this model", errors);
+        String mode = c.path("mode").asString("auto");
+        if (!mode.equals("auto") && !mode.equals("static")) {
+            errors.add(new FieldError("config.mode", "QAT trains a static int8 model (calibrated Q/DQ); mode " + mode
+                    + " has nothing to train — use ptq for dynamic or weight_only"));
+        }
         String from = c.path("fromJobId").asString(null);
         String inner = c.path("calibration").path("fromJobId").asString(null);
         if (from != null && inner != null && !inner.equals(from)) {
             errors.add(new FieldError("config.fromJobId", "differs from config.calibration.fromJobId; give one"));
         }
+    }
+
+    /** The quantization config's checks, the QAT start's job ({@code fromJobId}) and the ops QAT can train. */
+    static void checkSubmission(ObjectNode c, JobTypeSpec.Submission s, List<FieldError> errors) {
+        c.put("mode", "static"); // QAT trains through calibrated fake-quant Q/DQ: its mode is static (auto or static given)
+        QuantizationConfig.checkSubmission(c, s, errors);
+        if (!c.path("calibration").path("fromJobId").isString()) {
+            QuantizationConfig.checkHistogramsJob(c.path("fromJobId"), "config.fromJobId", s, errors);
+        }
+        checkModel(s.model(), errors);
     }
 
     static void checkModel(ModelSummary summary, List<FieldError> errors) {

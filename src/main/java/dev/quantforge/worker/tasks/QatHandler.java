@@ -40,7 +40,7 @@ public class QatHandler implements JobHandler {
 
     static final JobTypeSpec SPEC = JobTypeSpec.of("qat", QatConfig.schema())
             .requires("onnxruntime", "qat").needs(DatasetRole.TRAINING).accepts(DatasetRole.CALIBRATION, DatasetRole.EVALUATION)
-            .quantizes().checkConfig(QatConfig::check).checkModel(QatConfig::checkModel).build();
+            .quantizes().checkConfig(QatConfig::check).checkSubmission(QatConfig::checkSubmission).build();
 
     @Override
     public JobTypeSpec spec() {

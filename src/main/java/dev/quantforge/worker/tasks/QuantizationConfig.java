@@ -14,6 +14,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 import dev.quantforge.job.ConfigSchema;
+import dev.quantforge.job.JobTypeSpec;
 import dev.quantforge.job.JobTypeSpec.DatasetRole;
 import dev.quantforge.platform.ApiException.FieldError;
 import dev.quantforge.quant.InvalidInputException;
@@ -24,6 +25,8 @@ import dev.quantforge.quant.eval.Task;
 import dev.quantforge.quant.pipeline.QuantizationPipeline;
 import dev.quantforge.quant.pipeline.QuantizationSpec;
 import dev.quantforge.quant.progress.Progress;
+import dev.quantforge.quant.inspect.ModelSummary;
+import dev.quantforge.quant.qdq.QuantizationSettings;
 import dev.quantforge.worker.JobExecution;
 
 /**
@@ -156,8 +159,150 @@ final class QuantizationConfig {
         for (JsonNode p : list) {
             if (p.isString() && p.asString().isBlank()) {
                 errors.add(new FieldError(field, "patterns must not be empty"));
+            } else if (p.isString()) {
+                try {
+                    QuantizationSettings.compile(p.asString());
+                } catch (InvalidInputException e) {
+                    errors.add(new FieldError(field, e.getMessage()));
+                }
             }
         }
+    }
+
+    /**
+     * What the config names must exist: every excluded node, op type and pattern (and every override's pattern) must match a
+     * node of the model, the reused histograms must be a succeeded static ptq job's of the same model, a fixed-batch model
+     * benchmarks at its batch, and top-1 needs labels.
+     */
+    static void checkSubmission(ObjectNode c, JobTypeSpec.Submission s, List<FieldError> errors) {
+        checkSubmission(c, MODE, s, errors);
+    }
+
+    static void checkSubmission(ObjectNode c, String modeKey, JobTypeSpec.Submission s, List<FieldError> errors) {
+        resolveMode(c, modeKey, s, errors);
+        checkNames(c, s, errors);
+        checkHistogramsJob(c.path("calibration").path("fromJobId"), "config.calibration.fromJobId", s, errors);
+        checkBenchmarkBatch(c, s, errors);
+    }
+
+    /**
+     * Mode {@code auto} is made concrete for the model at submission ({@link QuantizationSpec#resolvedFor}), so the job
+     * stores, runs and reports one mode; a static result needs calibration data.
+     */
+    private static void resolveMode(ObjectNode c, String modeKey, JobTypeSpec.Submission s, List<FieldError> errors) {
+        boolean auto = "auto".equals(c.path(modeKey).asString());
+        if (auto) {
+            c.put(modeKey, ConfigSchema.apiName(spec(c, modeKey).autoMode(s.model())));
+        }
+        boolean calibrates = c.path("calibration").path("fromJobId").isString() || s.dataset(DatasetRole.CALIBRATION).isPresent()
+                || s.dataset(DatasetRole.TRAINING).isPresent();
+        if ("static".equals(c.path(modeKey).asString()) && !calibrates) {
+            errors.add(new FieldError(DatasetRole.CALIBRATION.field(), "is required: " + (auto ? modeKey + " auto is static for this model"
+                    + " (dynamic is chosen only for text transformers)" : "mode static calibrates activation ranges")
+                    + "; give a calibration set (or calibration.fromJobId), or " + modeKey + " dynamic or weight_only, which need none"));
+        }
+    }
+
+    private static void checkNames(ObjectNode c, JobTypeSpec.Submission s, List<FieldError> errors) {
+        JsonNode exclude = c.path("exclude");
+        boolean any = !exclude.path("nodes").isEmpty() || !exclude.path("patterns").isEmpty() || !c.path("overrides").isEmpty();
+        for (JsonNode op : exclude.path("opTypes")) {
+            if (!s.model().opTypes().containsKey(op.asString())) {
+                errors.add(new FieldError("config.exclude.opTypes", "the model has no " + op.asString() + " node; its op types are "
+                        + String.join(", ", s.model().opTypes().keySet())));
+            }
+        }
+        if (!any) {
+            return; // the node list is read from the stored model only when names are given
+        }
+        List<ModelSummary.NodeRef> nodes = s.nodes();
+        Set<String> names = new java.util.HashSet<>();
+        nodes.forEach(n -> names.add(n.name()));
+        String examples = examples(s.model().quantizableNodes().isEmpty() ? nodes : s.model().quantizableNodes());
+        for (JsonNode n : exclude.path("nodes")) {
+            if (!names.contains(n.asString())) {
+                errors.add(new FieldError("config.exclude.nodes", "the model has no node named '" + n.asString() + "'; node names look like "
+                        + examples + " (GET /api/v1/models/" + s.modelId() + " lists the quantizable ones)"));
+            }
+        }
+        checkPatternsMatch(exclude.path("patterns"), "config.exclude.patterns", nodes, examples, errors);
+        int i = 0;
+        for (JsonNode o : c.path("overrides")) {
+            checkPatternsMatch(o.path("nodes"), "config.overrides[" + i + "].nodes", nodes, examples, errors);
+            i++;
+        }
+    }
+
+    private static void checkPatternsMatch(JsonNode patterns, String field, List<ModelSummary.NodeRef> nodes, String examples,
+                                           List<FieldError> errors) {
+        for (JsonNode p : patterns) {
+            java.util.regex.Pattern regex = QuantizationSettings.compile(p.asString());
+            if (nodes.stream().noneMatch(n -> regex.matcher(n.name()).matches())) {
+                errors.add(new FieldError(field, "pattern '" + p.asString() + "' matches no node of the model (it must match a whole"
+                        + " node name); node names look like " + examples));
+            }
+        }
+    }
+
+    private static String examples(List<ModelSummary.NodeRef> nodes) {
+        return nodes.stream().limit(4).map(n -> "'" + n.name() + "'").collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    /** A job whose histograms are reused: it exists, quantized the same model, is a ptq job and has its histograms. */
+    static void checkHistogramsJob(JsonNode value, String field, JobTypeSpec.Submission s, List<FieldError> errors) {
+        if (!value.isString()) {
+            return;
+        }
+        UUID id;
+        try {
+            id = UUID.fromString(value.asString());
+        } catch (IllegalArgumentException e) {
+            return; // reported by the config check
+        }
+        Optional<JobTypeSpec.JobFacts> job = s.job(id);
+        if (job.isEmpty()) {
+            errors.add(new FieldError(field, "there is no job " + id + "; give the id of a succeeded ptq job of this model"));
+            return;
+        }
+        JobTypeSpec.JobFacts j = job.get();
+        if (!j.modelId().equals(s.modelId())) {
+            errors.add(new FieldError(field, "job " + id + " quantized another model (" + j.modelId() + "); its histograms do not fit model "
+                    + s.modelId()));
+        } else if (!"ptq".equals(j.type())) {
+            errors.add(new FieldError(field, "job " + id + " is a " + j.type() + " job; histograms come from a ptq job (mode static)"));
+        } else if (!"succeeded".equals(j.state())) {
+            errors.add(new FieldError(field, "job " + id + " is " + j.state() + "; its histograms exist once it has succeeded"));
+        } else if (j.result() == null || j.result().path("histogramsArtifactId").isMissingNode()) {
+            errors.add(new FieldError(field, "job " + id + " has no histograms (it was a " + (j.result() == null ? "?" : j.result().path("mode")
+                    .asString("?")) + " ptq: only mode static calibrates)"));
+        }
+    }
+
+    /** A model with a fixed batch dimension runs at that batch only. */
+    static void checkBenchmarkBatch(ObjectNode c, JobTypeSpec.Submission s, List<FieldError> errors) {
+        JsonNode batch = c.path("benchmark").path("batchSize");
+        if (!batch.isNumber()) {
+            return;
+        }
+        Long fixed = fixedBatch(s.model());
+        if (fixed != null && fixed != batch.asLong() && batch.asLong() == BenchmarkSettings.DEFAULTS.batchSize()) {
+            ((ObjectNode) c.path("benchmark")).put("batchSize", fixed); // the default batch: the model's own instead
+        } else if (fixed != null && fixed != batch.asLong()) {
+            errors.add(new FieldError("config.benchmark.batchSize", "model " + s.modelId() + " has a fixed batch of " + fixed
+                    + " (its inputs' first dimension); use batchSize " + fixed + " or export the model with a dynamic batch"));
+        }
+    }
+
+    /** The fixed first dimension shared by the model's tensor inputs, or null when any is symbolic. */
+    private static Long fixedBatch(ModelSummary model) {
+        Long fixed = null;
+        for (var in : model.tensorInputs()) {
+            if (in.shape().isEmpty() || !(in.shape().get(0) instanceof Long d)) {
+                return null;
+            }
+            fixed = d;
+        }
+        return fixed;
     }
 
     /**
@@ -170,9 +315,10 @@ final class QuantizationConfig {
 
     static void checkDatasets(ObjectNode c, String modeKey, Set<DatasetRole> given, List<FieldError> errors) {
         boolean statik = "static".equals(c.path(modeKey).asString("static"));
-        if (statik && !given.contains(DatasetRole.CALIBRATION) && !given.contains(DatasetRole.TRAINING)) {
-            errors.add(new FieldError(DatasetRole.CALIBRATION.field(), "is required for mode static (calibrated activation ranges);"
-                    + " mode dynamic or weight_only needs no calibration set"));
+        boolean reusesHistograms = c.path("calibration").path("fromJobId").isString();
+        if (statik && !reusesHistograms && !given.contains(DatasetRole.CALIBRATION) && !given.contains(DatasetRole.TRAINING)) {
+            errors.add(new FieldError(DatasetRole.CALIBRATION.field(), "is required for mode static (calibrated activation ranges), unless"
+                    + " calibration.fromJobId reuses an earlier ptq job's histograms; mode dynamic or weight_only needs no calibration set"));
         }
         if (!statik && given.stream().noneMatch(r -> r != DatasetRole.TRAINING)) {
             errors.add(new FieldError(DatasetRole.EVALUATION.field(), "is required for mode " + c.path(modeKey).asString()
@@ -211,8 +357,8 @@ final class QuantizationConfig {
         QuantizationPipeline p = QuantizationPipeline.prepare(exec.modelFile(), spec, exec.workDir(), exec::log, progress.scaled(0, 0.05));
         try {
             Progress calibration = progress.scaled(0.05, 1);
-            if (!spec.needsCalibration()) {
-                exec.log("mode " + spec.mode().name().toLowerCase(java.util.Locale.ROOT) + ": weights quantized ahead, no calibration pass");
+            if (!p.spec().needsCalibration()) {
+                exec.log("mode " + p.spec().mode().name().toLowerCase(java.util.Locale.ROOT) + ": weights quantized ahead, no calibration pass");
             } else if (histogramsFrom.isPresent()) {
                 UUID from = histogramsFrom.get();
                 Path file = exec.artifactOf(from, "histograms").orElseThrow(() -> new InvalidInputException(

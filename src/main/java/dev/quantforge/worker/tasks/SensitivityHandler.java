@@ -33,7 +33,20 @@ public class SensitivityHandler implements JobHandler {
                     .enumField("granularity", SensitivitySpec.DEFAULTS.granularity(), SensitivitySpec.Granularity.class))
             .accepts(JobTypeSpec.DatasetRole.CALIBRATION, JobTypeSpec.DatasetRole.EVALUATION).quantizes()
             .checkConfig((c, e) -> QuantizationConfig.check(c, QuantizationConfig.SENSITIVITY_MODE, e))
-            .checkDatasets((c, g, e) -> QuantizationConfig.checkDatasets(c, QuantizationConfig.SENSITIVITY_MODE, g, e)).build();
+            .checkDatasets((c, g, e) -> QuantizationConfig.checkDatasets(c, QuantizationConfig.SENSITIVITY_MODE, g, e))
+            .checkSubmission(SensitivityHandler::checkSubmission).build();
+
+    /** The config's names and jobs (as every quantizing type), and top-1 only on a labelled comparison set. */
+    static void checkSubmission(tools.jackson.databind.node.ObjectNode c, JobTypeSpec.Submission s,
+                                List<dev.quantforge.platform.ApiException.FieldError> errors) {
+        QuantizationConfig.checkSubmission(c, QuantizationConfig.SENSITIVITY_MODE, s, errors);
+        if ("top1".equals(c.path("metric").asString())) {
+            s.dataset(JobTypeSpec.DatasetRole.EVALUATION).or(() -> s.dataset(JobTypeSpec.DatasetRole.CALIBRATION))
+                    .filter(d -> !d.hasLabels()).ifPresent(d -> errors.add(new dev.quantforge.platform.ApiException.FieldError("config.metric",
+                            "metric top1 needs labels, and dataset " + d.id() + " (" + d.name() + "), which the layers are scored on, has none;"
+                                    + " use metric auto (KL or pooled cosine to FP32, no labels needed) or give a labelled evaluationDatasetId")));
+        }
+    }
 
     @Override
     public JobTypeSpec spec() {

@@ -210,6 +210,26 @@ class GraphPreparerTest {
     }
 
     @Test
+    void lastAxisSoftmaxStaysOneSoftmaxAndOtherAxesKeepTheirOldMeaning() throws Exception {
+        // opset 11: Softmax(axis=-1) as PyTorch exports attention, and Softmax(axis=1) whose old meaning (flatten at 1) the
+        // converter must keep as Flatten/Softmax/Reshape
+        OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("softmax")
+                .addInput(floatInput("x", 2, 3, 4)).addOutput(floatInput("last", 2, 3, 4)).addOutput(floatInput("flat", 2, 3, 4))
+                .addNode(node("Softmax", List.of("x"), "last", "attention_softmax").addAttribute(intAttr("axis", -1)))
+                .addNode(node("Softmax", List.of("x"), "flat", "old_softmax").addAttribute(intAttr("axis", 1)));
+        OnnxMl.ModelProto model = OnnxMl.ModelProto.newBuilder().setIrVersion(6).setGraph(g)
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(11)).build();
+        PreparedModel prepared = preparer.prepare(model, PrepareOptions.defaults());
+        OnnxMl.NodeProto last = prepared.model().getGraph().getNodeList().stream().filter(n -> n.getName().equals("attention_softmax"))
+                .findFirst().orElseThrow();
+        assertThat(last.getInputList()).containsExactly("x");
+        assertThat(last.getOutputList()).containsExactly("last");
+        assertThat(count(prepared.model(), "Softmax")).isEqualTo(2);
+        assertThat(count(prepared.model(), "Flatten")).as("only the axis-1 Softmax keeps its flatten").isEqualTo(1);
+        compare(model, prepared.model(), List.of(Map.of("x", gaussian(new Random(3), 24))), Map.of("x", new long[] {2, 3, 4}));
+    }
+
+    @Test
     void unconvertibleOpIsRefusedByName() {
         // Scan-8 with a sequence_lens input: Scan-9 dropped that input and the converter cannot map it.
         OnnxMl.GraphProto body = OnnxMl.GraphProto.newBuilder().setName("body")

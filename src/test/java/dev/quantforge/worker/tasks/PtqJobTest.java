@@ -86,6 +86,45 @@ class PtqJobTest extends ServiceTest {
     }
 
     @Test
+    void aTextTransformerQuantizesDynamicallyByDefaultAndIsScoredAsAnEmbeddingModel() {
+        String model = upload("/api/v1/models", dev.quantforge.testsupport.TextModels.tinybert(), Map.of());
+        Api.Res text = api().upload("/api/v1/datasets", Map.of("file", Api.FilePart.of(dev.quantforge.testsupport.TextModels.snliSentences()),
+                "tokenizer", Api.FilePart.of(dev.quantforge.testsupport.TextModels.tinybertTokenizer())), Map.of("text", "{\"maxLength\":32}"));
+        assertThat(text.status()).as(text.body()).isEqualTo(201);
+        String sentences = text.json().path("id").asString();
+
+        Api.Res submitted = api().postJson("/api/v1/jobs", Map.of("type", "ptq", "modelId", model, "evaluationDatasetId", sentences));
+        assertThat(submitted.status()).as("no calibration set needed: " + submitted.body()).isEqualTo(201);
+        assertThat(submitted.json().path("config").path("mode").asString()).as("auto resolved at submission").isEqualTo("dynamic");
+        JsonNode r = api().awaitJob(submitted.json().path("id").asString(), Duration.ofMinutes(5)).path("result");
+        assertThat(r.path("mode").asString()).isEqualTo("dynamic");
+        assertThat(r.path("task").asString()).isEqualTo("embedding");
+        assertThat(r.path("quantized").has("top1")).as("no labels: no top-1, %s", r).isFalse();
+        assertThat(r.path("fp32").has("top1")).isFalse();
+        assertThat(r.path("quantized").has("agreement")).isFalse();
+        assertThat(r.path("quantized").path("pooledCosine").asDouble()).isGreaterThan(0.98);
+        assertThat(r.path("quantized").path("nearestNeighbourAgreement").isNumber()).isTrue();
+        assertThat(r.path("quantized").path("outputs")).hasSize(2);
+        assertThat(r.has("calibrationSamples")).isFalse();
+        assertThat(r.has("histogramsArtifactId")).as("nothing calibrated").isFalse();
+        assertThat(r.path("optimizedGraphOps").path("DynamicQuantizeMatMul").asInt() + r.path("optimizedGraphOps").path("MatMulIntegerToFloat").asInt())
+                .isGreaterThanOrEqualTo(6);
+
+        JsonNode int4 = runPtq(Map.of("type", "ptq", "modelId", model, "evaluationDatasetId", sentences,
+                "config", Map.of("mode", "weight_only", "weights", Map.of("blockSize", 32)))).path("result");
+        assertThat(int4.path("mode").asString()).isEqualTo("weight_only");
+        assertThat(int4.path("optimizedGraphOps").path("MatMulNBits").asInt()).isGreaterThanOrEqualTo(6);
+        JsonNode report = api().get("/api/v1/reports/" + int4.path("reportId").asString()).json();
+        assertThat(report.path("config").path("precision").asString()).isEqualTo("int4");
+        assertThat(report.path("metrics").path("pooledCosine").asDouble()).isGreaterThan(0.9);
+
+        Api.Res statik = api().postJson("/api/v1/jobs", Map.of("type", "ptq", "modelId", model, "evaluationDatasetId", sentences,
+                "config", Map.of("mode", "static")));
+        assertThat(statik.status()).isEqualTo(400);
+        assertThat(statik.detail()).contains("calibrationDatasetId").contains("mode static");
+    }
+
+    @Test
     void tribuoCnnOnRawPixelsWithinAThirdOfAPoint() {
         String model = upload("/api/v1/models", SharedData.file("mnist/tribuo-pytorch_cnn_mnist.onnx"), Map.of());
         String calib = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of("preprocessing", "{\"scale\":255}"));

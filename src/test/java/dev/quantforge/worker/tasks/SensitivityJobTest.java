@@ -101,13 +101,12 @@ class SensitivityJobTest extends ServiceTest {
     }
 
     @Test
-    void top1WithoutLabelsIsExplained() throws Exception {
+    void top1WithoutLabelsIsRefusedAtSubmission() throws Exception {
         String model = api().upload("/api/v1/models", SharedData.file("mnist/mnist-8.onnx"), Map.of()).json().path("id").asString();
         String calib = api().upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of()).json().path("id").asString();
         Api.Res r = api().postJson("/api/v1/jobs", Map.of("type", "sensitivity", "modelId", model, "calibrationDatasetId", calib,
                 "config", Map.of("metric", "top1")));
-        JsonNode done = api().awaitJob(r.json().path("id").asString(), Duration.ofMinutes(2));
-        assertThat(done.path("state").asString()).isEqualTo("failed");
-        assertThat(done.path("error").path("message").asString()).contains("needs labels");
+        assertThat(r.status()).as("refused at submission, not after a calibration pass: " + r.body()).isEqualTo(400);
+        assertThat(r.detail()).contains("config.metric").contains("needs labels").contains(calib);
     }
 }
