@@ -132,7 +132,8 @@ final class SafeZip implements Closeable {
     /** Refuses absolute paths and {@code ..} segments (zip-slip). */
     static void checkPath(String name) {
         String normalized = name.replace('\\', '/');
-        boolean absolute = normalized.startsWith("/") || normalized.matches("^[A-Za-z]:.*");
+        // a drive path is "C:/..." ("C:\\..."); "x:0.npy" is a tf2onnx tensor name (input "x:0"), not a path
+        boolean absolute = normalized.startsWith("/") || normalized.matches("^[A-Za-z]:/.*");
         boolean escapes = false;
         for (String part : normalized.split("/")) {
             escapes |= part.equals("..");

@@ -10,7 +10,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Folds inference-mode BatchNormalization into the Conv that produces its input:
+ * Folds inference-mode BatchNormalization into the Conv (or Gemm / 2-D MatMul, see {@link #foldIntoMatrix}) that
+ * produces its input:
  * {@code W' = W · γ/√(σ²+ε)} per output channel and {@code b' = (b − μ) · γ/√(σ²+ε) + β}.
  * A BN is folded only when its input is the first output of a default-domain Conv that has no other
  * consumer and is not a graph output, its four parameters and the Conv's weight (and bias, if any) are
@@ -39,6 +40,8 @@ final class BatchNormFolder {
         Set<String> maybeUnused = new HashSet<>();
         Set<String> removedValues = new HashSet<>();
         int folded = 0;
+        int foldedMatrix = 0;
+        Map<String, Integer> ranks = null;
         for (int bnIndex = 0; bnIndex < nodes.size(); bnIndex++) {
             OnnxMl.NodeProto bn = nodes.get(bnIndex);
             if (!bn.getOpType().equals("BatchNormalization") || !Graphs.isDefaultDomain(bn.getDomain())
@@ -51,9 +54,28 @@ final class BatchNormFolder {
                 continue;
             }
             OnnxMl.NodeProto conv = nodes.get(convIndex);
-            if (!conv.getOpType().equals("Conv") || !Graphs.isDefaultDomain(conv.getDomain())
-                    || !conv.getOutput(0).equals(x) || graphOutputs.contains(x)
+            if (!Graphs.isDefaultDomain(conv.getDomain()) || !conv.getOutput(0).equals(x) || graphOutputs.contains(x)
                     || consumers.getOrDefault(x, List.of()).size() != 1 || conv.getInputCount() < 2) {
+                continue;
+            }
+            if (conv.getOpType().equals("Gemm") || conv.getOpType().equals("MatMul")) {
+                if (ranks == null) {
+                    ranks = Ranks.of(graph.build());
+                }
+                OnnxMl.NodeProto gemm = foldIntoMatrix(conv, bn, initializers, graphInputs, consumers, usedNames, ranks);
+                if (gemm != null) {
+                    nodes.set(convIndex, gemm);
+                    removedNodes.add(bnIndex);
+                    removedValues.add(x);
+                    for (int k = 1; k < 5; k++) {
+                        maybeUnused.add(bn.getInput(k));
+                    }
+                    conv.getInputList().stream().skip(1).forEach(maybeUnused::add);
+                    foldedMatrix++;
+                }
+                continue;
+            }
+            if (!conv.getOpType().equals("Conv")) {
                 continue;
             }
             OnnxMl.TensorProto w = constant(initializers, graphInputs, conv.getInput(1));
@@ -113,7 +135,7 @@ final class BatchNormFolder {
             }
             folded++;
         }
-        if (folded == 0) {
+        if (folded + foldedMatrix == 0) {
             return;
         }
 
@@ -145,8 +167,76 @@ final class BatchNormFolder {
         graph.clearNode().addAllNode(kept);
         graph.clearInitializer().addAllInitializer(keptInitializers);
         graph.clearValueInfo().addAllValueInfo(valueInfo);
-        steps.add("folded " + folded + " BatchNormalization into Conv"
-                + (removedInitializers > 0 ? " (removed " + removedInitializers + " unused initializers)" : ""));
+        String into = foldedMatrix == 0 ? folded + " BatchNormalization into Conv"
+                : folded == 0 ? foldedMatrix + " BatchNormalization into Gemm/MatMul"
+                : (folded + foldedMatrix) + " BatchNormalization (" + folded + " into Conv, " + foldedMatrix + " into Gemm/MatMul)";
+        steps.add("folded " + into + (removedInitializers > 0 ? " (removed " + removedInitializers + " unused initializers)" : ""));
+    }
+
+    /**
+     * BN over the columns of a matrix product ({@code Y[N, M]}, BN axis 1 = M): the weight's column c and the bias are
+     * scaled by {@code s = γ/√(σ²+ε)}, {@code C' = (β_gemm·C − μ)·s + β}. A MatMul (2-D activation, 2-D constant weight)
+     * becomes the equivalent Gemm. Null when the shapes do not allow it.
+     */
+    private static OnnxMl.NodeProto foldIntoMatrix(OnnxMl.NodeProto mm, OnnxMl.NodeProto bn, Map<String, OnnxMl.TensorProto> initializers,
+                                                   Set<String> graphInputs, Map<String, List<Integer>> consumers, Set<String> usedNames,
+                                                   Map<String, Integer> ranks) {
+        boolean gemm = mm.getOpType().equals("Gemm");
+        if (!gemm && (mm.getInputCount() != 2 || ranks.getOrDefault(mm.getInput(0), -1) != 2)) {
+            return null; // a MatMul over 3-D activations: BN's axis 1 is not its output column
+        }
+        if (gemm && Graphs.intAttribute(mm, "transA", 0) != 0 && ranks.getOrDefault(mm.getInput(0), 2) != 2) {
+            return null;
+        }
+        OnnxMl.TensorProto w = constant(initializers, graphInputs, mm.getInput(1));
+        if (w == null || w.getDimsCount() != 2) {
+            return null;
+        }
+        boolean transB = gemm && Graphs.intAttribute(mm, "transB", 0) != 0;
+        int rows = Math.toIntExact(w.getDims(0));
+        int cols = Math.toIntExact(w.getDims(1));
+        int channels = transB ? rows : cols;
+        boolean hasBias = gemm && mm.getInputCount() > 2 && !mm.getInput(2).isEmpty();
+        OnnxMl.TensorProto c = hasBias ? constant(initializers, graphInputs, mm.getInput(2)) : null;
+        if (hasBias && (c == null || Graphs.elementCount(c) != channels)) {
+            return null; // a scalar or [N, M] bias: not folded
+        }
+        OnnxMl.TensorProto[] params = new OnnxMl.TensorProto[4];
+        for (int k = 0; k < 4; k++) {
+            params[k] = constant(initializers, graphInputs, bn.getInput(k + 1));
+            if (params[k] == null || Graphs.elementCount(params[k]) != channels) {
+                return null;
+            }
+        }
+        double epsilon = Graphs.attribute(bn, "epsilon").map(a -> (double) a.getF()).orElse(1e-5);
+        float gemmBeta = gemm ? Graphs.attribute(mm, "beta").map(OnnxMl.AttributeProto::getF).orElse(1f) : 1f;
+        float[] gamma = Graphs.floats(params[0]);
+        float[] beta = Graphs.floats(params[1]);
+        float[] mean = Graphs.floats(params[2]);
+        float[] var = Graphs.floats(params[3]);
+        float[] bias = hasBias ? Graphs.floats(c) : new float[channels];
+        float[] weights = Graphs.floats(w);
+        float[] newWeights = new float[weights.length];
+        float[] newBias = new float[channels];
+        for (int ch = 0; ch < channels; ch++) {
+            double sc = gamma[ch] / Math.sqrt((double) var[ch] + epsilon);
+            newBias[ch] = (float) ((gemmBeta * (double) bias[ch] - mean[ch]) * sc + beta[ch]);
+            for (int j = 0; j < (transB ? cols : rows); j++) {
+                int at = transB ? ch * cols + j : j * cols + ch;
+                newWeights[at] = (float) (weights[at] * sc);
+            }
+        }
+        String weightName = replacement(mm.getInput(1), consumers, usedNames);
+        String biasName = hasBias ? replacement(mm.getInput(2), consumers, usedNames) : Graphs.uniqueName(usedNames, mm.getInput(1) + "_bias");
+        initializers.put(weightName, Graphs.floatTensor(weightName, toArray(w.getDimsList()), newWeights));
+        initializers.put(biasName, Graphs.floatTensor(biasName, new long[] {channels}, newBias));
+        OnnxMl.NodeProto.Builder out = mm.toBuilder().setOpType("Gemm").clearInput().addInput(mm.getInput(0)).addInput(weightName)
+                .addInput(biasName).setOutput(0, bn.getOutput(0));
+        if (gemm) {
+            out.clearAttribute();
+            mm.getAttributeList().stream().filter(a -> !a.getName().equals("beta")).forEach(out::addAttribute);
+        }
+        return out.build();
     }
 
     /** Only the first output is used, and the node is not in training mode (opset 14+ attribute). */

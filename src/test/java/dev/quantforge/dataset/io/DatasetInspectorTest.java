@@ -147,6 +147,17 @@ class DatasetInspectorTest {
     }
 
     @Test
+    void tensorFlowInputNamesWithAColonAreKeys() throws IOException {
+        // tf2onnx names inputs "x:0"; a colon after one letter is not a drive path
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("x:0.npy", NpyWriter.npy("<f4", new long[] {2, 3}, new byte[24]));
+        entries.put("serving_default_input:0.npy", NpyWriter.npy("<f4", new long[] {2, 3}, new byte[24]));
+        Path file = NpyWriter.zip(tmp.resolve("tf.npz"), entries, false);
+        DatasetSummary s = inspector.inspect(file, null, "tf.npz", null);
+        assertThat(s.tensors()).extracting(TensorInfo::name).containsExactly("x:0", "serving_default_input:0");
+    }
+
+    @Test
     void zipSlipEntriesAreRefused() throws IOException {
         for (String evil : List.of("../evil.jpg", "cat/../../evil.jpg", "/etc/evil.jpg", "C:\\evil.jpg")) {
             Map<String, byte[]> entries = new LinkedHashMap<>();

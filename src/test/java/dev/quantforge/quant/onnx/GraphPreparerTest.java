@@ -105,6 +105,43 @@ class GraphPreparerTest {
     }
 
     @Test
+    void autoencoderBatchNormIsFoldedIntoItsGemms() throws Exception {
+        OnnxMl.ModelProto original = Graphs.parse(Models.AD);
+        assertThat(count(original, "BatchNormalization")).isEqualTo(5);
+        PreparedModel prepared = preparer.prepare(original, PrepareOptions.defaults());
+        assertPreparedBasics(prepared);
+        assertThat(count(prepared.model(), "BatchNormalization")).isZero();
+        assertThat(count(prepared.model(), "Gemm")).isEqualTo(6);
+        assertThat(prepared.steps()).anyMatch(s -> s.startsWith("folded 5 BatchNormalization into Gemm/MatMul"));
+        Random random = new Random(11);
+        List<Map<String, float[]>> feeds = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            feeds.add(Map.of("actual_input_1", gaussian(random, 640)));
+        }
+        double diff = compare(original, prepared.model(), feeds, Map.of("actual_input_1", new long[] {1, 640}));
+        System.out.println("AD autoencoder max abs diff " + diff + ", steps " + prepared.steps());
+    }
+
+    @Test
+    void batchNormAfterA2dMatMulBecomesOneGemm() throws Exception {
+        Random random = new Random(5);
+        OnnxMl.GraphProto.Builder g = OnnxMl.GraphProto.newBuilder().setName("mm_bn")
+                .addInput(floatInput("x", 2, 4)).addOutput(floatInput("y", 2, 3))
+                .addInitializer(Graphs.floatTensor("w", new long[] {4, 3}, gaussian(random, 12)))
+                .addInitializer(Graphs.floatTensor("gamma", new long[] {3}, new float[] {1.5f, 0.5f, 2f}))
+                .addInitializer(Graphs.floatTensor("beta", new long[] {3}, new float[] {0.1f, -0.2f, 0.3f}))
+                .addInitializer(Graphs.floatTensor("mean", new long[] {3}, new float[] {0.2f, 0.1f, -0.4f}))
+                .addInitializer(Graphs.floatTensor("var", new long[] {3}, new float[] {0.9f, 1.2f, 0.5f}))
+                .addNode(node("MatMul", List.of("x", "w"), "h", "mm"))
+                .addNode(node("BatchNormalization", List.of("h", "gamma", "beta", "mean", "var"), "y", "bn"));
+        OnnxMl.ModelProto model = OnnxMl.ModelProto.newBuilder().setIrVersion(7).setGraph(g)
+                .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(13)).build();
+        PreparedModel prepared = preparer.prepare(model, PrepareOptions.defaults());
+        assertThat(prepared.model().getGraph().getNodeList()).extracting(OnnxMl.NodeProto::getOpType).containsExactly("Gemm");
+        compare(model, prepared.model(), List.of(Map.of("x", gaussian(random, 8))), Map.of("x", new long[] {2, 4}));
+    }
+
+    @Test
     void kwsIsUpgradedAndUnchanged() throws Exception {
         OnnxMl.ModelProto original = Graphs.parse(Models.KWS);
         PreparedModel prepared = preparer.prepare(original, PrepareOptions.defaults());
