@@ -25,6 +25,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The one streaming calibration pass: exposes the tensors to calibrate as extra graph outputs,
@@ -84,10 +89,9 @@ public final class ActivationCollector {
                 }
             }
             int chunk = ort.hasDynamicBatch() ? batchSize : Math.toIntExact(ort.fixedBatchSize().orElse(1));
-            Map<String, String> datasetTensorOf = new HashMap<>(binding);
             long samples = 0;
-            float[] scratch = new float[0];
-            try (SampleSource.BatchIterator batches = data.batches(chunk, total)) {
+            try (SampleSource.BatchIterator batches = data.batches(chunk, total);
+                 Histogrammer histogrammer = new Histogrammer(histograms, binding)) {
                 while (batches.hasNext()) {
                     Batch batch = batches.next();
                     if (!ort.hasDynamicBatch() && batch.size() % chunk != 0) {
@@ -99,20 +103,11 @@ public final class ActivationCollector {
                         int n = Math.min(chunk, batch.size() - from);
                         long firstSample = batch.firstSample() + from;
                         Map<String, OnnxTensor> feeds = ort.createFeeds(batch, binding, from, n);
+                        List<Values> values = new ArrayList<>();
                         try {
                             for (Map.Entry<String, OnnxTensor> feed : feeds.entrySet()) {
-                                if (feed.getValue().getInfo().type != ai.onnxruntime.OnnxJavaType.FLOAT) {
-                                    continue;
-                                }
-                                FloatBuffer buffer = feed.getValue().getFloatBuffer();
-                                int length = buffer.remaining();
-                                scratch = floats(buffer, scratch);
-                                TensorHistogram h = histograms.get(feed.getKey());
-                                int bad = h != null ? h.add(scratch, 0, length) : countNonFinite(scratch, length);
-                                if (bad > 0) {
-                                    throw nonFinite("calibration data has", "model input '" + feed.getKey()
-                                            + "' (dataset tensor '" + datasetTensorOf.get(feed.getKey()) + "')",
-                                            scratch, length, n, firstSample);
+                                if (feed.getValue().getInfo().type == ai.onnxruntime.OnnxJavaType.FLOAT) {
+                                    values.add(Values.of(feed.getKey(), true, feed.getValue().getFloatBuffer()));
                                 }
                             }
                             if (!fetch.isEmpty()) {
@@ -126,13 +121,7 @@ public final class ActivationCollector {
                                             throw new InvalidInputException("tensor '" + name + "' is "
                                                     + tensor.getInfo().type + "; only float32 tensors can be calibrated");
                                         }
-                                        FloatBuffer buffer = tensor.getFloatBuffer();
-                                        int length = buffer.remaining();
-                                        scratch = floats(buffer, scratch);
-                                        if (histograms.get(name).add(scratch, 0, length) > 0) {
-                                            throw nonFinite("calibration data produces", "tensor '" + name + "'",
-                                                    scratch, length, n, firstSample);
-                                        }
+                                        values.add(Values.of(name, false, tensor.getFloatBuffer()));
                                     }
                                 } catch (OrtException e) {
                                     throw new InvalidInputException("ONNX Runtime failed to run the model: " + e.getMessage(), e);
@@ -141,10 +130,13 @@ public final class ActivationCollector {
                         } finally {
                             OnnxValue.close(feeds);
                         }
+                        // histograms of this chunk are built while ONNX Runtime runs the next one
+                        histogrammer.submit(values, n, firstSample);
                     }
                     samples += batch.size();
                     progress.update(total == 0 ? 1.0 : (double) samples / total, PHASE, samples + "/" + total + " samples");
                 }
+                histogrammer.awaitPending();
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read the calibration dataset", e);
             }
@@ -152,17 +144,9 @@ public final class ActivationCollector {
         return histograms;
     }
 
-    /** Copies the buffer into {@code scratch} (grown when too small) and returns it. */
-    private static float[] floats(FloatBuffer buffer, float[] scratch) {
-        int n = buffer.remaining();
-        float[] out = scratch.length >= n ? scratch : new float[n];
-        buffer.duplicate().get(out, 0, n);
-        return out;
-    }
-
-    private static int countNonFinite(float[] values, int length) {
+    private static int countNonFinite(float[] values, int offset, int length) {
         int bad = 0;
-        for (int i = 0; i < length; i++) {
+        for (int i = offset; i < offset + length; i++) {
             if (!Float.isFinite(values[i])) {
                 bad++;
             }
@@ -170,17 +154,95 @@ public final class ActivationCollector {
         return bad;
     }
 
-    private static InvalidInputException nonFinite(String verb, String what, float[] values, int length, int samples,
-                                                 long firstSample) {
+    private static InvalidInputException nonFinite(String verb, String what, float[] values, int offset, int length,
+                                                 int samples, long firstSample) {
         int index = 0;
-        while (index < length && Float.isFinite(values[index])) {
+        while (index < length && Float.isFinite(values[offset + index])) {
             index++;
         }
-        float bad = values[index];
+        float bad = values[offset + index];
         String kind = Float.isNaN(bad) ? "NaN" : bad > 0 ? "+Inf" : "-Inf";
         long sample = length % samples == 0 ? firstSample + index / (length / samples) : firstSample;
         return new InvalidInputException(verb + " " + kind + " in " + what + " at sample " + sample
                 + "; check the input preprocessing");
+    }
+
+    /** One tensor's values of one chunk: ONNX Runtime's copy out of native memory, not copied again. */
+    private record Values(String name, boolean modelInput, float[] array, int offset, int length) {
+        static Values of(String name, boolean modelInput, FloatBuffer buffer) {
+            if (buffer.hasArray()) {
+                return new Values(name, modelInput, buffer.array(), buffer.arrayOffset() + buffer.position(), buffer.remaining());
+            }
+            float[] copy = new float[buffer.remaining()];
+            buffer.duplicate().get(copy);
+            return new Values(name, modelInput, copy, 0, copy.length);
+        }
+    }
+
+    /**
+     * Adds a chunk's values to the histograms on a small pool, one task per tensor, while the caller runs
+     * the next chunk: a tensor's histogram is touched by one task at a time because a chunk is submitted
+     * only after the previous chunk's tasks are done. At most two chunks of activations are held.
+     */
+    private static final class Histogrammer implements AutoCloseable {
+        private final Map<String, TensorHistogram> histograms;
+        private final Map<String, String> datasetTensorOf;
+        private final ExecutorService pool;
+        private final List<Future<?>> pending = new ArrayList<>();
+
+        Histogrammer(Map<String, TensorHistogram> histograms, Map<String, String> binding) {
+            this.histograms = histograms;
+            this.datasetTensorOf = binding;
+            int threads = Math.max(1, Math.min(histograms.size(), Runtime.getRuntime().availableProcessors()));
+            AtomicInteger id = new AtomicInteger();
+            this.pool = Executors.newFixedThreadPool(threads, r -> {
+                Thread t = new Thread(r, "qf-histogram-" + id.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+        }
+
+        void submit(List<Values> chunk, int samples, long firstSample) {
+            awaitPending();
+            for (Values v : chunk) {
+                pending.add(pool.submit(() -> add(v, samples, firstSample)));
+            }
+        }
+
+        private void add(Values v, int samples, long firstSample) {
+            TensorHistogram h = histograms.get(v.name());
+            int bad = h != null ? h.add(v.array(), v.offset(), v.length()) : countNonFinite(v.array(), v.offset(), v.length());
+            if (bad > 0) {
+                throw v.modelInput()
+                        ? nonFinite("calibration data has", "model input '" + v.name() + "' (dataset tensor '"
+                        + datasetTensorOf.get(v.name()) + "')", v.array(), v.offset(), v.length(), samples, firstSample)
+                        : nonFinite("calibration data produces", "tensor '" + v.name() + "'", v.array(), v.offset(),
+                        v.length(), samples, firstSample);
+            }
+        }
+
+        void awaitPending() {
+            try {
+                for (Future<?> f : pending) {
+                    f.get();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while histogramming", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw new IllegalStateException(e.getCause());
+            } finally {
+                pending.clear();
+            }
+        }
+
+        @Override
+        public void close() {
+            pool.shutdownNow();
+        }
     }
 
     /** Graph input names that are not initializers. */

@@ -146,7 +146,7 @@ public final class TensorHistogram {
             for (int i = offset; i < end; i++) {
                 double d = values[i] * inv;
                 int k = (int) Math.floor(d);
-                int j = k >= 0 ? k : (int) Math.floor(-d);
+                int j = k >= 0 ? k : d == k ? -k : -k - 1; // floor(-d) without a second floor
                 a[j > last ? last : j]++;
                 int t = k + bins;
                 sg[t > lastSigned ? lastSigned : t]++;
@@ -159,7 +159,7 @@ public final class TensorHistogram {
                 }
                 double d = x * inv;
                 int k = (int) Math.floor(d);
-                int j = k >= 0 ? k : (int) Math.floor(-d);
+                int j = k >= 0 ? k : d == k ? -k : -k - 1; // floor(-d) without a second floor
                 a[j > last ? last : j]++;
                 int t = k + bins;
                 sg[t > lastSigned ? lastSigned : t]++;
