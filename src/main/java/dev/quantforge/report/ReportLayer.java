@@ -14,10 +14,11 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  */
 public record ReportLayer(String node, String opType, boolean quantized, String reason, String weightGranularity, Double weightAmax,
                           String activationCalibrator, Double amax, Double rangeMin, Double rangeMax, Double scale, Integer zeroPoint,
-                          Double sqnrDb, @JsonInclude(JsonInclude.Include.ALWAYS) Double sensitivity) {
+                          Double sqnrDb, @JsonInclude(JsonInclude.Include.ALWAYS) Double sensitivity, String precision,
+                          String precisionReason) {
 
     /** A node without measured quantization details (a search's view: quantized or float, and why). */
     public static ReportLayer decision(String node, String opType, boolean quantized, String reason, Double sensitivity) {
-        return new ReportLayer(node, opType, quantized, reason, null, null, null, null, null, null, null, null, null, sensitivity);
+        return new ReportLayer(node, opType, quantized, reason, null, null, null, null, null, null, null, null, null, sensitivity, null, null);
     }
 }

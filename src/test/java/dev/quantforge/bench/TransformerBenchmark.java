@@ -126,8 +126,8 @@ class TransformerBenchmark {
         List<Variant> variants = new ArrayList<>();
         variants.add(new Variant("fp32 (prepared)", null));
         Map<String, ModelComparison.Result> quality = new LinkedHashMap<>();
-        try (QuantizationPipeline p = QuantizationPipeline.prepare(TextModels.tinybert(), QuantizationSpec.DEFAULTS, tmp.resolve("work"), s -> { },
-                Progress.NONE)) {
+        try (QuantizationPipeline p = QuantizationPipeline.prepare(TextModels.tinybert(), QuantizationSpec.DEFAULTS.withMode(QuantizationSpec.Mode.STATIC),
+                tmp.resolve("work"), s -> { }, Progress.NONE)) {
             variants.set(0, new Variant("fp32 (prepared)", p.fp32File()));
             p.calibrate(calib, "snli-200", Progress.NONE);
             variants.add(new Variant("static " + p.spec().activations().calibrator().apiName(), p.build(Set.of()).file()));

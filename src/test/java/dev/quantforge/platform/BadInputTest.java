@@ -179,6 +179,14 @@ class BadInputTest extends ServiceTest {
                 "config", Map.of("benchmark", Map.of("batchSize", 8)))), 400, "config.benchmark.batchSize", "fixed batch of 1", "batchSize 1");
         refused("ptq benchmark batch 8 on a fixed-batch model", api().postJson("/api/v1/jobs", with(ptq, Map.of("benchmark",
                 Map.of("batchSize", 8)))), 400, "fixed batch of 1");
+        refused("fp16 without a calibration pass", api().postJson("/api/v1/jobs", with(ptq, Map.of("mode", "dynamic",
+                "floatPrecision", "fp16"))), 400, "config.floatPrecision", "fp16 needs mode static");
+        refused("fp16 in an override of a dynamic job", api().postJson("/api/v1/jobs", with(ptq, Map.of("mode", "dynamic",
+                "overrides", List.of(Map.of("nodes", List.of("*"), "floatPrecision", "fp16"))))), 400, "config.overrides[0].floatPrecision");
+        refused("fp16 in qat", api().postJson("/api/v1/jobs", Map.of("type", "qat", "modelId", model, "trainingDatasetId", evalSet,
+                "config", Map.of("floatPrecision", "fp16"))), 400, "config.floatPrecision", "ptq job with floatPrecision fp16");
+        refused("unknown float precision", api().postJson("/api/v1/jobs", with(ptq, Map.of("floatPrecision", "bf16"))), 400,
+                "config.floatPrecision");
         api().postJson("/api/v1/jobs/" + bench + "/cancel", Map.of());
         api().postJson("/api/v1/jobs/" + otherBench + "/cancel", Map.of());
     }

@@ -137,40 +137,9 @@ final class OpsetConverter {
         return converted.toBuilder().setGraph(b).build();
     }
 
-    /** Weights without their values (shape inference needs their dims; only small tensors such as shapes need values). */
-    private static OnnxMl.TensorProto withoutBulkData(OnnxMl.TensorProto t) {
-        long elements = t.getDimsList().stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b);
-        return elements <= 64 ? t : t.toBuilder().clearRawData().clearFloatData().clearInt64Data().clearInt32Data().clearDoubleData().build();
-    }
-
-    /** The rank of every tensor ONNX shape inference can tell (graph inputs, value_info, outputs), by name. */
+    /** The rank of every tensor ONNX shape inference can tell, completed by structural propagation. */
     private static Map<String, Integer> inferredRanks(OnnxMl.ModelProto model) {
-        byte[] bytes = model.toBuilder().setGraph(model.getGraph().toBuilder().clearInitializer()
-                .addAllInitializer(model.getGraph().getInitializerList().stream().map(OpsetConverter::withoutBulkData).toList())).build().toByteArray();
-        Map<String, Integer> ranks = new java.util.HashMap<>();
-        try (BytePointer in = new BytePointer(bytes); ModelProto source = new ModelProto()) {
-            if (!ParseProtoFromBytes(source, in, bytes.length)) {
-                return ranks;
-            }
-            // with data propagation: BERT exports compute their Reshape shapes from Shape/Gather/Concat at run time
-            try (org.bytedeco.onnx.ShapeInferenceOptions options = new org.bytedeco.onnx.ShapeInferenceOptions(false, 0, true)) {
-                org.bytedeco.onnx.global.onnx.InferShapes(source, org.bytedeco.onnx.OpSchemaRegistry.Instance(), options, null);
-            }
-            try (BytePointer serialized = source.SerializeAsString()) {
-                CodedInputStream coded = CodedInputStream.newInstance(serialized.asByteBuffer());
-                coded.setSizeLimit(Integer.MAX_VALUE);
-                OnnxMl.GraphProto g = OnnxMl.ModelProto.parseFrom(coded).getGraph();
-                for (var list : List.of(g.getInputList(), g.getValueInfoList(), g.getOutputList())) {
-                    for (OnnxMl.ValueInfoProto v : list) {
-                        if (v.getType().hasTensorType() && v.getType().getTensorType().hasShape()) {
-                            ranks.put(v.getName(), v.getType().getTensorType().getShape().getDimCount());
-                        }
-                    }
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // no inference: what the propagation below finds (else the converter's chain stays, correct if slower)
-        }
+        Map<String, Integer> ranks = ShapeInference.ranks(model);
         Ranks.propagate(model.getGraph(), ranks);
         return ranks;
     }

@@ -78,6 +78,36 @@ public final class OpRegistry {
         return opTypes(Role.WEIGHTED);
     }
 
+    // ---------------------------------------------------------------- FP16 (what is not INT8)
+
+    /** How a float op fares in FP16, in the spirit of ModelOpt's AutoCast. */
+    public enum Fp16Policy {
+        /** Runs in FP16 when its observed values fit (every float input and output of one type T). */
+        CONVERT,
+        /** Reductions, exponentials and normalizations: FP16 accumulation overflows or loses too much; kept FP32. */
+        NEEDS_FP32,
+        /** No FP16 rule for this op (e.g. an input that must stay float32, such as Resize's scales); kept FP32. */
+        UNKNOWN
+    }
+
+    private static final Set<String> FP16_CONVERTIBLE = Set.of("Conv", "ConvTranspose", "MatMul", "Gemm", "Add", "Sub", "Mul",
+            "Div", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Clip", "Elu", "Selu", "Softplus",
+            "Erf", "Gelu", "Neg", "Abs", "Sqrt", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Concat",
+            "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Slice", "Gather", "Split", "Identity",
+            "BatchNormalization", "Pad", "Max", "Min", "Sum", "Mean", "Expand", "Tile", "Where", "DepthToSpace", "SpaceToDepth");
+    private static final Set<String> FP16_NEEDS_FP32 = Set.of("Softmax", "LogSoftmax", "LayerNormalization",
+            "InstanceNormalization", "GroupNormalization", "ReduceMean", "ReduceSum", "ReduceSumSquare", "ReduceL1", "ReduceL2",
+            "ReduceLogSum", "ReduceLogSumExp", "ReduceProd", "Exp", "Pow", "Log", "CumSum");
+
+    /** The FP16 policy of a default-domain op type. */
+    public static Fp16Policy fp16(OnnxMl.NodeProto node) {
+        if (!Graphs.isDefaultDomain(node.getDomain())) {
+            return Fp16Policy.UNKNOWN;
+        }
+        return FP16_CONVERTIBLE.contains(node.getOpType()) ? Fp16Policy.CONVERT
+                : FP16_NEEDS_FP32.contains(node.getOpType()) ? Fp16Policy.NEEDS_FP32 : Fp16Policy.UNKNOWN;
+    }
+
     // ---------------------------------------------------------------- per-op input rules
 
     private static NodeUse convUse(OnnxMl.NodeProto node, GraphIndex index) {

@@ -35,6 +35,7 @@ import dev.quantforge.quant.onnx.GraphPreparer;
 import dev.quantforge.quant.onnx.Graphs;
 import dev.quantforge.quant.onnx.PrepareOptions;
 import dev.quantforge.quant.onnx.PreparedModel;
+import dev.quantforge.quant.precision.Fp16Conversion;
 import dev.quantforge.quant.progress.EngineLog;
 import dev.quantforge.quant.progress.Progress;
 import dev.quantforge.quant.qdq.OrtFusionCheck;
@@ -169,14 +170,23 @@ public final class QuantizationPipeline implements AutoCloseable {
         QuantizationSpec.Calibration cal = spec.calibration();
         int bins = spec.activations().bins();
         long samples = Math.min(cal.maxSamples(), data.sampleCount());
-        log.log("calibration: one pass over " + samples + " samples of " + dataName + ", " + fullPlan.activationTensors().size()
-                + " tensors, " + bins + " bins");
+        log.log("calibration: one pass over " + samples + " samples of " + dataName + ", " + tensorsToCalibrate().size()
+                + " tensors" + (spec.wantsFp16() ? " (with the float outputs FP16 must hold)" : "") + ", " + bins + " bins");
         long t0 = System.nanoTime();
-        Map<String, TensorHistogram> h = new ActivationCollector().collect(fp32, new ArrayList<>(fullPlan.activationTensors()), data,
+        Map<String, TensorHistogram> h = new ActivationCollector().collect(fp32, new ArrayList<>(tensorsToCalibrate()), data,
                 binding(data), cal.batchSize(), samples, bins, progress);
         log.log(String.format("calibration pass done in %.2f s", (System.nanoTime() - t0) / 1e9));
         histograms = new HistogramSet(bins, samples, h);
         return histograms;
+    }
+
+    /** The quantized activations, and with FP16 asked the float outputs of every node that could run in FP16. */
+    private Set<String> tensorsToCalibrate() {
+        Set<String> tensors = new java.util.LinkedHashSet<>(fullPlan.activationTensors());
+        if (spec.wantsFp16()) {
+            tensors.addAll(Fp16Conversion.tensorsToObserve(fp32));
+        }
+        return tensors;
     }
 
     /**
@@ -184,7 +194,7 @@ public final class QuantizationPipeline implements AutoCloseable {
      * plan quantizes. {@code source} names them for the messages ("job 1234").
      */
     public HistogramSet useHistograms(HistogramSet stored, String source, Progress progress) {
-        List<String> missing = fullPlan.activationTensors().stream().filter(t -> !stored.histograms().containsKey(t)).toList();
+        List<String> missing = tensorsToCalibrate().stream().filter(t -> !stored.histograms().containsKey(t)).toList();
         if (!missing.isEmpty()) {
             throw new InvalidInputException("the histograms of " + source + " lack " + missing.size()
                     + " tensors this configuration quantizes (e.g. '" + missing.get(0) + "'); calibrate again without reusing them");
@@ -269,7 +279,7 @@ public final class QuantizationPipeline implements AutoCloseable {
             case WEIGHT_ONLY -> CalibrationFreeQuantizer.weightOnly(fp32, plan, spec.weights().blockSize(), INT4_ACCURACY_LEVEL);
             case STATIC, AUTO -> throw new IllegalArgumentException("static quantization needs calibrated ranges");
         };
-        return write(floatNodes, null, mode, plan, Map.of(), model);
+        return write(floatNodes, null, mode, plan, Map.of(), model, List.of());
     }
 
     /** MatMulNBits computes with A quantized to int8 per block where the CPU has the kernels (else it falls back to float). */
@@ -286,8 +296,30 @@ public final class QuantizationPipeline implements AutoCloseable {
             }
             rangeMap.put(t, r.range());
         }
-        return write(floatNodes, method, QuantizationSpec.Mode.STATIC, plan, ranges,
-                withQuantizedEmbeddings(QdqWriter.write(fp32, plan, rangeMap, planSettings(floatNodes))));
+        QdqModel qdq = withQuantizedEmbeddings(QdqWriter.write(fp32, plan, rangeMap, planSettings(floatNodes)));
+        List<Fp16Conversion.NodePrecision> precisions = List.of();
+        if (spec.wantsFp16()) {
+            Set<String> int8 = new HashSet<>();
+            plan.quantizedNodes().forEach(n -> int8.add(n.name()));
+            Map<String, Double> absMax = new java.util.HashMap<>();
+            histograms().histograms().forEach((t, h) -> absMax.put(t, h.absMax()));
+            Fp16Conversion.Result mixed = Fp16Conversion.convert(qdq.model(), int8, this::wantsFp16, absMax);
+            qdq = new QdqModel(mixed.model(), qdq.layers());
+            precisions = mixed.nodes();
+            log.log("mixed precision: " + mixed.counts());
+        }
+        return write(floatNodes, method, QuantizationSpec.Mode.STATIC, plan, ranges, qdq, precisions);
+    }
+
+    /** Whether {@code node}, when it is not INT8, is asked to run in FP16: the last matching override's choice, else the spec's. */
+    public boolean wantsFp16(String node) {
+        QuantizationSpec.FloatPrecision p = spec.floatPrecision();
+        for (QuantizationSpec.NodeOverride o : spec.overrides()) {
+            if (o.floatPrecision() != null && o.nodes().stream().map(QuantizationSettings::compile).anyMatch(r -> r.matcher(node).matches())) {
+                p = o.floatPrecision();
+            }
+        }
+        return p == QuantizationSpec.FloatPrecision.FP16;
     }
 
     /** Writes the QDQ model of trained FP32 weights with the given plan and ranges (QAT's export). */
@@ -296,7 +328,7 @@ public final class QuantizationPipeline implements AutoCloseable {
         QdqModel qdq = withQuantizedEmbeddings(QdqWriter.write(trainedFp32, plan, ranges, settings));
         Path file = workDir.resolve(fileName);
         Files.write(file, qdq.model().toByteArray());
-        return new QdqBuild(Set.of(), spec.activations().calibrator(), QuantizationSpec.Mode.STATIC, plan, Map.of(), qdq, file);
+        return new QdqBuild(Set.of(), spec.activations().calibrator(), QuantizationSpec.Mode.STATIC, plan, Map.of(), qdq, file, List.of());
     }
 
     /** Embedding tables stored as uint8 too (text models: the largest tensors, which Q/DQ placement does not touch). */
@@ -319,11 +351,12 @@ public final class QuantizationPipeline implements AutoCloseable {
     }
 
     private QdqBuild write(Set<String> floatNodes, CalibrationMethod method, QuantizationSpec.Mode mode, QdqPlan plan,
-                           Map<String, CalibrationResult> ranges, QdqModel qdq) throws IOException {
+                           Map<String, CalibrationResult> ranges, QdqModel qdq, List<Fp16Conversion.NodePrecision> precisions)
+            throws IOException {
         String kind = method != null ? method.apiName() : mode.name().toLowerCase(java.util.Locale.ROOT);
         Path file = workDir.resolve("model." + (built++) + "." + kind + (mode == QuantizationSpec.Mode.WEIGHT_ONLY ? ".int4" : ".int8") + ".onnx");
         Files.write(file, qdq.model().toByteArray());
-        return new QdqBuild(floatNodes, method, mode, plan, ranges, qdq, file);
+        return new QdqBuild(floatNodes, method, mode, plan, ranges, qdq, file, precisions);
     }
 
     // ---------------------------------------------------------------- measurements

@@ -34,11 +34,11 @@ import dev.quantforge.quant.qdq.QuantizationSettings.ActivationType;
 public record QuantizationSpec(Mode mode, Target target, Task task, Weights weights, Activations activations, Calibration calibration,
                                Exclusions exclude, List<NodeOverride> overrides, boolean quantizeResidualAdd,
                                boolean quantizeNormalizationInputs, boolean foldBatchNorm, Evaluation evaluation,
-                               BenchmarkSettings benchmark) {
+                               BenchmarkSettings benchmark, FloatPrecision floatPrecision) {
 
     public static final QuantizationSpec DEFAULTS = new QuantizationSpec(Mode.AUTO, Target.ONNXRUNTIME_CPU, null, Weights.DEFAULTS,
             Activations.DEFAULTS, Calibration.DEFAULTS, Exclusions.NONE, List.of(), true, false, true, Evaluation.DEFAULTS,
-            BenchmarkSettings.DEFAULTS);
+            BenchmarkSettings.DEFAULTS, FloatPrecision.FP32);
 
     public QuantizationSpec {
         mode = mode == null ? Mode.AUTO : mode;
@@ -50,6 +50,18 @@ public record QuantizationSpec(Mode mode, Target target, Task task, Weights weig
         overrides = overrides == null ? List.of() : List.copyOf(overrides);
         evaluation = evaluation == null ? Evaluation.DEFAULTS : evaluation;
         benchmark = benchmark == null ? BenchmarkSettings.DEFAULTS : benchmark;
+        floatPrecision = floatPrecision == null ? FloatPrecision.FP32 : floatPrecision;
+    }
+
+    /**
+     * What the nodes that are not INT8 compute in: FP32, or FP16 where the op and its observed values allow
+     * ({@code precision.Fp16Conversion}; the rest stays FP32). Per node with {@link NodeOverride#floatPrecision}.
+     */
+    public enum FloatPrecision { FP32, FP16 }
+
+    /** Whether any node may be converted to FP16 (globally or by an override). */
+    public boolean wantsFp16() {
+        return floatPrecision == FloatPrecision.FP16 || overrides.stream().anyMatch(o -> o.floatPrecision() == FloatPrecision.FP16);
     }
 
     /**
@@ -119,7 +131,7 @@ public record QuantizationSpec(Mode mode, Target target, Task task, Weights weig
      * @param bins       histogram bins of the calibration pass
      */
     public record Activations(ActivationDtype dtype, CalibrationMethod calibrator, double percentile, int bins) {
-        public static final Activations DEFAULTS = new Activations(ActivationDtype.UINT8, CalibrationMethod.ENTROPY,
+        public static final Activations DEFAULTS = new Activations(ActivationDtype.UINT8, CalibrationMethod.MSE,
                 CalibrationParams.DEFAULT_PERCENTILE, TensorHistogram.DEFAULT_BINS);
 
         public Activations {
@@ -148,8 +160,11 @@ public record QuantizationSpec(Mode mode, Target target, Task task, Weights weig
         }
     }
 
-    /** The calibrator (and percentile) for the activation inputs of the nodes matching {@code nodes} (regexes or globs). */
-    public record NodeOverride(List<String> nodes, OverrideActivations activations) {
+    /**
+     * For the nodes matching {@code nodes} (regexes or globs): the calibrator (and percentile) of their activation inputs,
+     * and what they compute in when they are not INT8 ({@code floatPrecision}; null keeps the job's).
+     */
+    public record NodeOverride(List<String> nodes, OverrideActivations activations, FloatPrecision floatPrecision) {
         public NodeOverride {
             nodes = nodes == null ? List.of() : List.copyOf(nodes);
             activations = activations == null ? new OverrideActivations(null, null) : activations;
@@ -189,11 +204,11 @@ public record QuantizationSpec(Mode mode, Target target, Task task, Weights weig
     }
 
     public QuantizationSpec withMode(Mode m) {
-        return new QuantizationSpec(m, target, task, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
+        return new QuantizationSpec(m, target, task, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark, floatPrecision);
     }
 
     public QuantizationSpec withTask(Task t) {
-        return new QuantizationSpec(mode, target, t, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
+        return new QuantizationSpec(mode, target, t, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark, floatPrecision);
     }
 
     /** Whether this spec needs a calibration pass. */
@@ -216,26 +231,34 @@ public record QuantizationSpec(Mode mode, Target target, Task task, Weights weig
     }
 
     public QuantizationSpec withWeights(Weights w) {
-        return new QuantizationSpec(mode, target, task, w, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
+        return new QuantizationSpec(mode, target, task, w, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark, floatPrecision);
     }
 
     public QuantizationSpec withActivations(Activations a) {
-        return new QuantizationSpec(mode, target, task, weights, a, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
+        return new QuantizationSpec(mode, target, task, weights, a, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark, floatPrecision);
     }
 
     public QuantizationSpec withExclude(Exclusions e) {
-        return new QuantizationSpec(mode, target, task, weights, activations, calibration, e, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
+        return new QuantizationSpec(mode, target, task, weights, activations, calibration, e, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark, floatPrecision);
     }
 
     public QuantizationSpec withEvaluation(Evaluation e) {
-        return new QuantizationSpec(mode, target, task, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, e, benchmark);
+        return new QuantizationSpec(mode, target, task, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, e, benchmark, floatPrecision);
     }
 
     public QuantizationSpec withCalibration(Calibration c) {
-        return new QuantizationSpec(mode, target, task, weights, activations, c, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark);
+        return new QuantizationSpec(mode, target, task, weights, activations, c, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark, floatPrecision);
+    }
+
+    public QuantizationSpec withFloatPrecision(FloatPrecision f) {
+        return new QuantizationSpec(mode, target, task, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark, f);
+    }
+
+    public QuantizationSpec withOverrides(List<NodeOverride> o) {
+        return new QuantizationSpec(mode, target, task, weights, activations, calibration, exclude, o, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, benchmark, floatPrecision);
     }
 
     public QuantizationSpec withBenchmark(BenchmarkSettings b) {
-        return new QuantizationSpec(mode, target, task, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, b);
+        return new QuantizationSpec(mode, target, task, weights, activations, calibration, exclude, overrides, quantizeResidualAdd, quantizeNormalizationInputs, foldBatchNorm, evaluation, b, floatPrecision);
     }
 }

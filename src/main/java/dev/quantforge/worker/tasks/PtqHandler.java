@@ -18,6 +18,7 @@ import dev.quantforge.quant.eval.ModelComparison;
 import dev.quantforge.quant.pipeline.PostTrainingQuantization;
 import dev.quantforge.quant.pipeline.PostTrainingQuantization.Candidate;
 import dev.quantforge.quant.pipeline.QdqBuild;
+import dev.quantforge.quant.precision.Fp16Conversion;
 import dev.quantforge.quant.pipeline.QuantizationPipeline;
 import dev.quantforge.quant.pipeline.QuantizationSpec;
 import dev.quantforge.quant.qdq.QdqPlan;
@@ -49,7 +50,26 @@ public class PtqHandler implements JobHandler {
                      String calibrator,
                      List<CalibratorRow> calibrators, double speedupP50, int fusedInt8Kernels, Map<String, Integer> optimizedGraphOps,
                      String activations, boolean reduceRangeWeights, Long calibrationSamples, List<String> preparation,
-                     List<String> warnings) {
+                     List<String> warnings, MixedPrecision precision) {
+    }
+
+    /** With {@code floatPrecision} fp16 (anywhere): how many nodes run in each precision, and per node why. */
+    record MixedPrecision(Map<String, Integer> counts, List<NodePrecisionRow> nodes) {
+        static MixedPrecision of(QdqBuild build) {
+            if (build.precisions().isEmpty()) {
+                return null;
+            }
+            Map<String, Integer> counts = new LinkedHashMap<>();
+            for (Fp16Conversion.Precision p : Fp16Conversion.Precision.values()) {
+                counts.put(p.apiName(), 0);
+            }
+            build.precisions().forEach(n -> counts.merge(n.precision().apiName(), 1, Integer::sum));
+            return new MixedPrecision(counts, build.precisions().stream()
+                    .map(n -> new NodePrecisionRow(n.node(), n.opType(), n.precision().apiName(), n.reason())).toList());
+        }
+    }
+
+    record NodePrecisionRow(String node, String opType, String precision, String reason) {
     }
 
     record Side(Double top1, Results.LatencyMs latencyMs) {
@@ -67,7 +87,7 @@ public class PtqHandler implements JobHandler {
      * are absent for static ONNX Runtime quantization, so such configurations keep the hash they always had.
      */
     record PtqConfiguration(String precision, String mode, String target, String activations, String weights, boolean reduceRangeWeights,
-                            boolean quantizeResidualAdd, Map<String, LayerConfiguration> layers) {
+                            boolean quantizeResidualAdd, Map<String, LayerConfiguration> layers, List<String> fp16Nodes) {
     }
 
     /** @param activationCalibrators per activation input: the calibrator of its range ("auto" when auto picked it) */
@@ -133,7 +153,7 @@ public class PtqHandler implements JobHandler {
                 plan.quantizedNodes().size(), plan.nodes().size() - plan.quantizedNodes().size(), best.method() == null ? null : best.method().apiName(), rows,
                 o.latency().speedupP50(), o.fusedInt8Kernels(), o.runtimeOps(), Configurations.activations(p),
                 p.settings().reduceRangeWeights(), spec.needsCalibration() ? p.histograms().samples() : null, p.prepared().steps(),
-                o.warnings());
+                o.warnings(), MixedPrecision.of(best.build()));
         List<JobOutcome.ArtifactDraft> artifacts = new java.util.ArrayList<>();
         artifacts.add(new JobOutcome.ArtifactDraft("quantized_model", best.build().mode() == QuantizationSpec.Mode.WEIGHT_ONLY
                 ? "model.int4.onnx" : "model.int8.onnx", best.build().file(), "quantizedModelArtifactId"));
@@ -162,6 +182,7 @@ public class PtqHandler implements JobHandler {
                 spec.target() == QuantizationSpec.Target.ONNXRUNTIME_CPU ? null : ConfigSchema.apiName(spec.target()),
                 spec.mode() == QuantizationSpec.Mode.STATIC ? Configurations.activations(p) : "float",
                 spec.mode() == QuantizationSpec.Mode.WEIGHT_ONLY ? "block" + spec.weights().blockSize() : Configurations.weights(p),
-                p.settings().reduceRangeWeights(), p.settings().quantizeResidualAdd(), layers);
+                p.settings().reduceRangeWeights(), p.settings().quantizeResidualAdd(), layers,
+                build.precisions().isEmpty() ? null : build.fp16Nodes());
     }
 }

@@ -78,6 +78,11 @@ final class QatConfig {
             QuantizationConfig.checkHistogramsJob(c.path("fromJobId"), "config.fromJobId", s, errors);
         }
         checkModel(s.model(), errors);
+        if ("fp16".equals(c.path("floatPrecision").asString())
+                || java.util.stream.StreamSupport.stream(c.path("overrides").spliterator(), false).anyMatch(o -> "fp16".equals(o.path("floatPrecision").asString()))) {
+            errors.add(new FieldError("config.floatPrecision", "QAT exports INT8 + FP32; for FP16 float layers run a ptq job with "
+                    + "floatPrecision fp16 and calibration.fromJobId of this job's histograms"));
+        }
     }
 
     static void checkModel(ModelSummary summary, List<FieldError> errors) {

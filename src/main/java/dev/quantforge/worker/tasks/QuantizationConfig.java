@@ -86,7 +86,9 @@ final class QuantizationConfig {
                 .objectListField("overrides", o -> o
                         .stringListField("nodes")
                         .section("activations", a -> a.enumField("calibrator", null, CalibrationMethod.class)
-                                .numberField("percentile", null, 50, 100)))
+                                .numberField("percentile", null, 50, 100))
+                        .enumField("floatPrecision", null, QuantizationSpec.FloatPrecision.class))
+                .enumField("floatPrecision", d.floatPrecision(), QuantizationSpec.FloatPrecision.class)
                 .boolField("quantizeResidualAdd", d.quantizeResidualAdd())
                 .boolField("quantizeNormalizationInputs", d.quantizeNormalizationInputs())
                 .boolField("foldBatchNorm", d.foldBatchNorm())
@@ -180,6 +182,7 @@ final class QuantizationConfig {
 
     static void checkSubmission(ObjectNode c, String modeKey, JobTypeSpec.Submission s, List<FieldError> errors) {
         resolveMode(c, modeKey, s, errors);
+        checkFloatPrecision(c, modeKey, errors);
         checkNames(c, s, errors);
         checkHistogramsJob(c.path("calibration").path("fromJobId"), "config.calibration.fromJobId", s, errors);
         checkBenchmarkBatch(c, s, errors);
@@ -200,6 +203,25 @@ final class QuantizationConfig {
             errors.add(new FieldError(DatasetRole.CALIBRATION.field(), "is required: " + (auto ? modeKey + " auto is static for this model"
                     + " (dynamic is chosen only for text transformers)" : "mode static calibrates activation ranges")
                     + "; give a calibration set (or calibration.fromJobId), or " + modeKey + " dynamic or weight_only, which need none"));
+        }
+    }
+
+    /** FP16 for the float nodes is decided from the ranges the calibration pass observes: static mode only. */
+    private static void checkFloatPrecision(ObjectNode c, String modeKey, List<FieldError> errors) {
+        String mode = c.path(modeKey).asString();
+        if (mode.equals("static") || mode.equals("auto")) {
+            return;
+        }
+        if ("fp16".equals(c.path("floatPrecision").asString())) {
+            errors.add(new FieldError("config.floatPrecision", "fp16 needs " + modeKey + " static: the calibration pass observes the "
+                    + "ranges each FP16 node must hold (mode " + mode + " has no calibration pass)"));
+        }
+        int i = 0;
+        for (JsonNode o : c.path("overrides")) {
+            if ("fp16".equals(o.path("floatPrecision").asString())) {
+                errors.add(new FieldError("config.overrides[" + i + "].floatPrecision", "fp16 needs " + modeKey + " static, got " + mode));
+            }
+            i++;
         }
     }
 

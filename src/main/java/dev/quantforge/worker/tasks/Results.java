@@ -41,7 +41,10 @@ final class Results {
         Map<String, QuantizedLayer> byNode = new LinkedHashMap<>();
         build.qdq().layers().forEach(l -> byNode.put(l.node(), l));
         QdqPlan plan = build.plan();
+        Map<String, dev.quantforge.quant.precision.Fp16Conversion.NodePrecision> precisions = new LinkedHashMap<>();
+        build.precisions().forEach(p -> precisions.put(p.node(), p));
         for (QdqPlan.PlannedNode n : plan.nodes()) {
+            var precision = precisions.get(n.name());
             QuantizedLayer l = byNode.get(n.name());
             boolean weighted = l != null && l.weightGranularity() != null;
             String calibrator = null;
@@ -68,7 +71,8 @@ final class Results {
             }
             out.add(new ReportLayer(n.name(), n.opType(), n.quantized(), n.quantized() ? null : n.reason(),
                     weighted ? l.weightGranularity() : null, weighted ? l.weightAmaxMax() : null, calibrator, amax, min, max, scale,
-                    zeroPoint, inputSqnr, null));
+                    zeroPoint, inputSqnr, null, precision == null ? null : precision.precision().apiName(),
+                    precision == null ? null : precision.reason()));
         }
         return out;
     }

@@ -71,7 +71,7 @@ export async function jobsPage(main, ctx) {
 const CALIBRATORS = ['max', 'percentile', 'entropy', 'mse', 'auto'];
 const QUANTIZING = ['ptq', 'sensitivity', 'auto_quantize', 'qat'];
 const FIELDS = [
-  [QUANTIZING, 'activations.calibrator', 'Calibrator', 'select', CALIBRATORS, 'entropy'],
+  [QUANTIZING, 'activations.calibrator', 'Calibrator', 'select', CALIBRATORS, 'mse'],
   [QUANTIZING, 'activations.dtype', 'Activations', 'select', [['uint8', 'uint8 (ONNX Runtime CPU)'], ['int8', 'int8 symmetric (TensorRT)']], 'uint8'],
   [['ptq'], 'calibration.compareCalibrators', 'Compare every calibrator', 'checkbox'],
   [['ptq', 'sensitivity', 'auto_quantize'], 'calibration.maxSamples', 'Calibration samples', 'number', null, '512'],

@@ -23,7 +23,7 @@ class QuantizationPipelineTest {
         PostTrainingQuantization.Outcome o = EnginePtq.mnist8(dir);
         assertThat(o.best().comparison().top1Reference()).isEqualTo(0.9805);
         assertThat(o.best().comparison().top1Candidate()).isGreaterThanOrEqualTo(0.9805 - 0.003);
-        assertThat(o.best().method()).isEqualTo(CalibrationMethod.ENTROPY);
+        assertThat(o.best().method()).isEqualTo(CalibrationMethod.MSE);
         assertThat(o.fusedInt8Kernels()).isGreaterThanOrEqualTo(3);
         assertThat(o.runtimeOps()).containsKey("QLinearConv");
         assertThat(o.layerSqnr()).isNotEmpty();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -63,7 +64,7 @@ class PtqJobTest extends ServiceTest {
         assertThat(report.path("layers").size()).isEqualTo(3);
         JsonNode first = report.path("layers").get(0);
         assertThat(first.path("quantized").asBoolean()).isTrue();
-        assertThat(first.path("activationCalibrator").asString()).isEqualTo("entropy");
+        assertThat(first.path("activationCalibrator").asString()).isEqualTo("mse");
         assertThat(first.path("amax").asDouble()).isPositive();
         assertThat(first.path("weightGranularity").asString()).isEqualTo("per_channel");
         assertThat(report.path("metrics").path("accuracyDrop").isNumber()).isTrue();
@@ -125,6 +126,30 @@ class PtqJobTest extends ServiceTest {
     }
 
     @Test
+    void layersKeptOutOfInt8RunInFp16AndTheReportSaysWhereAndWhy() {
+        String model = upload("/api/v1/models", SharedData.file("mnist/mnist-8.onnx"), Map.of());
+        String calib = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of());
+        JsonNode job = runPtq(Map.of("type", "ptq", "modelId", model, "calibrationDatasetId", calib,
+                "config", Map.of("floatPrecision", "fp16", "exclude", Map.of("opTypes", List.of("MatMul")),
+                        "calibration", Map.of("maxSamples", 200), "evaluation", Map.of("maxSamples", 200), "benchmark", Map.of("iterations", 10))));
+        JsonNode r = job.path("result");
+        assertThat(r.path("precision").path("counts").path("int8").asInt()).isPositive();
+        assertThat(r.path("precision").path("counts").path("fp16").asInt()).isPositive();
+        JsonNode matMul = null;
+        for (JsonNode n : r.path("precision").path("nodes")) {
+            if (n.path("opType").asString().equals("MatMul")) {
+                matMul = n;
+            }
+        }
+        assertThat(matMul).isNotNull();
+        assertThat(matMul.path("precision").asString()).isEqualTo("fp16");
+        assertThat(matMul.path("reason").asString()).contains("observed |x|");
+        assertThat(r.path("quantized").path("agreement").asDouble()).isGreaterThan(0.97);
+        JsonNode report = api().get("/api/v1/reports/" + r.path("reportId").asString()).json();
+        assertThat(report.path("layers").toString()).contains("\"precision\":\"fp16\"").contains("\"precision\":\"int8\"");
+    }
+
+    @Test
     void tribuoCnnOnRawPixelsWithinAThirdOfAPoint() {
         String model = upload("/api/v1/models", SharedData.file("mnist/tribuo-pytorch_cnn_mnist.onnx"), Map.of());
         String calib = upload("/api/v1/datasets", SharedData.file("mnist/mnist8-calib.npz"), Map.of("preprocessing", "{\"scale\":255}"));
@@ -177,7 +202,7 @@ class PtqJobTest extends ServiceTest {
         JsonNode done = api().awaitJob(id, Duration.ofSeconds(30));
         assertThat(done.path("state").asString()).isEqualTo("cancelled");
         String log = api().get("/api/v1/jobs/" + id + "/logs").body();
-        assertThat(log).contains("calibration: one pass").contains("entropy calibrator");
+        assertThat(log).contains("calibration: one pass").contains("mse calibrator");
     }
 
     @Test
