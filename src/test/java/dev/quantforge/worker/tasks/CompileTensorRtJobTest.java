@@ -211,6 +211,23 @@ class CompileTensorRtJobTest extends ServiceTest {
     }
 
     @Test
+    void anEngineThatComputesSomethingElseThanItsOnnxModelShowsInItsAccuracy() throws IOException {
+        // the double's "broken engine": each output row reversed, as a wrongly fused layer would scramble it
+        TrtexecTestDoubles.install(BIN, Map.of("TRTEXEC_TEST_DOUBLE_SCRAMBLE_OUTPUTS", "1"));
+        String job = submitted(Map.of("type", "compile_tensorrt", "modelId", mnist8, "evaluationDatasetId", evalSet,
+                "config", Map.of("timingCache", false, "benchmark", Map.of("iterations", 10, "durationSeconds", 0),
+                        "evaluation", Map.of("maxSamples", 4))));
+        JsonNode done = api().awaitJob(job, Duration.ofMinutes(3));
+        assertThat(done.path("state").asString()).as(done.toString()).isEqualTo("succeeded");
+        JsonNode a = done.path("result").path("accuracy");
+        assertThat(a.path("samples").asLong()).isEqualTo(4);
+        assertThat(a.path("qdqTop1").asDouble()).as("the ONNX model in ONNX Runtime gets these digits right").isEqualTo(1.0);
+        assertThat(a.path("engineTop1").asDouble()).isLessThan(0.5);
+        assertThat(a.path("agreement").asDouble()).isLessThan(0.5);
+        assertThat(a.path("sqnrDb").asDouble()).isLessThan(10);
+    }
+
+    @Test
     void aDynamicModelNeedsShapesAtSubmissionAndCompilesWithThem() throws IOException {
         String tribuo = upload("/api/v1/models", SharedData.file("mnist/tribuo-pytorch_cnn_mnist.onnx"));
         Api.Res noShapes = submit(Map.of("type", "compile_tensorrt", "modelId", tribuo));
