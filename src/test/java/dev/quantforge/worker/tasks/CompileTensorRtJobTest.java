@@ -340,13 +340,46 @@ class CompileTensorRtJobTest extends ServiceTest {
     }
 
     @Test
+    void weakTypingOnATensorRt11WorkerFailsAsBadInputSayingWhatToUse() throws Exception {
+        // a remote worker with TensorRT 11 (the double reports v110000 and refuses --int8/--fp16 as TensorRT 11 does)
+        Path trt11 = Files.createTempDirectory("qf-trt11-");
+        TrtexecTestDoubles.install(trt11, Map.of("TRTEXEC_TEST_DOUBLE_VERSION", "110000"));
+        Path smi = trt11.resolve("nvidia-smi");
+        Files.writeString(smi, """
+                #!/bin/sh
+                # TEST DOUBLE of nvidia-smi for CompileTensorRtJobTest (the TensorRT 11 worker's GPU)
+                case "$1" in
+                  --query-gpu=*) echo "NVIDIA B200, 10.0, 183359 MiB, 580.65.06" ;;
+                  *) echo "| NVIDIA-SMI 580.65.06    Driver Version: 580.65.06    CUDA Version: 13.0 |" ;;
+                esac
+                """);
+        Files.setPosixFilePermissions(smi, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String job = submitted(Map.of("type", "compile_tensorrt", "modelId", mnist8, "config", Map.of("precision", "int8",
+                "requirements", Map.of("gpu", "NVIDIA B200"))));
+        List<dev.quantforge.worker.JobHandler> handlers;
+        try (var ctx = new org.springframework.context.annotation.AnnotationConfigApplicationContext("dev.quantforge.worker.tasks")) {
+            handlers = new java.util.ArrayList<>(ctx.getBeansOfType(dev.quantforge.worker.JobHandler.class).values());
+        }
+        try (var agent = new dev.quantforge.worker.RemoteWorkerAgent("http://127.0.0.1:" + port, Files.createTempDirectory("qf-remote-"),
+                "remote-b200", handlers).withTensorRt(trt11.resolve("trtexec").toString(), smi.toString())) {
+            agent.register();
+            assertThat(agent.runOne(10)).isTrue();
+            JsonNode done = api().awaitJob(job, Duration.ofMinutes(2));
+            assertThat(done.path("state").asString()).as(done.toString()).isEqualTo("failed");
+            assertThat(done.path("attempts").asInt()).isEqualTo(1);
+            assertThat(done.path("error").path("code").asString()).isEqualTo("invalid_input");
+            assertThat(done.path("error").path("message").asString()).contains("TensorRT 11.0.0 no longer has", "strongly_typed");
+        }
+    }
+
+    @Test
     void aJobNoLiveWorkerCanServeStaysQueuedAndSaysWhatIsMissing() {
         String job = submitted(Map.of("type", "compile_tensorrt", "modelId", mnist8,
-                "config", Map.of("requirements", Map.of("gpu", "NVIDIA B200", "minComputeCapability", "10.0"))));
+                "config", Map.of("requirements", Map.of("gpu", "NVIDIA GeForce RTX 5090", "minComputeCapability", "12.0"))));
         JsonNode waiting = api().await("/api/v1/jobs/" + job, j -> j.path("progress").path("message").asString().startsWith("waiting: no live"),
                 Duration.ofSeconds(30));
         assertThat(waiting.path("state").asString()).isEqualTo("queued");
-        assertThat(waiting.path("progress").path("message").asString()).contains("gpu=nvidia-b200", "computeCapability>=10.0")
+        assertThat(waiting.path("progress").path("message").asString()).contains("gpu=nvidia-geforce-rtx-5090", "computeCapability>=12.0")
                 .doesNotContain("has tensorrt,");
         assertThat(api().postJson("/api/v1/jobs/" + job + "/cancel", Map.of()).status()).isEqualTo(200);
     }
