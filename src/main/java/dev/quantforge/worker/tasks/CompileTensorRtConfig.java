@@ -105,7 +105,15 @@ record CompileTensorRtConfig(String fromJobId, TensorRtPrecision precision, Map<
 
     /** Checks across keys: the shapes' form, the job id's, the requirements' formats, precision vs a TensorRT 11 requirement. */
     static void check(ObjectNode c, List<FieldError> errors) {
-        QuantizationConfig.checkJobId(c.path("fromJobId"), "config.fromJobId", "a succeeded ptq, qat or auto_quantize job", errors);
+        JsonNode from = c.path("fromJobId");
+        if (from.isString()) {
+            try {
+                UUID.fromString(from.stringValue());
+            } catch (IllegalArgumentException e) {
+                errors.add(new FieldError("config.fromJobId", "must be the UUID of a succeeded ptq, qat or auto_quantize job, got '"
+                        + from.stringValue() + "'"));
+            }
+        }
         shapes(c.get("shapes"), errors);
         JsonNode req = c.path("requirements");
         String cc = req.path("minComputeCapability").asString(null);
