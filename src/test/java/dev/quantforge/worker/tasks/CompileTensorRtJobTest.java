@@ -288,6 +288,13 @@ class CompileTensorRtJobTest extends ServiceTest {
             Thread.sleep(100);
         }
         assertThat(pids).as("trtexec (the double) started and is hanging").exists();
+        // streamed: trtexec's lines and the build's progress are visible while it still runs
+        api().await("/api/v1/jobs/" + job + "/logs", l -> l.toString().contains("Compiler backend is used during engine build"),
+                Duration.ofSeconds(20));
+        JsonNode running = api().await("/api/v1/jobs/" + job, j -> j.path("progress").path("message").asString().startsWith("trtexec building"),
+                Duration.ofSeconds(20));
+        assertThat(running.path("state").asString()).isEqualTo("running");
+        assertThat(running.path("progress").path("phase").asString()).isEqualTo("build");
         assertThat(api().postJson("/api/v1/jobs/" + job + "/cancel", Map.of()).status()).isEqualTo(200);
         JsonNode done = api().awaitJob(job, Duration.ofSeconds(30));
         assertThat(done.path("state").asString()).as(done.toString()).isEqualTo("cancelled");
