@@ -71,12 +71,18 @@ public class CompileTensorRtHandler implements JobHandler {
         }
     }
 
-    /** A fused TensorRT layer and the ONNX nodes it runs. */
+    /**
+     * A fused TensorRT layer and the ONNX nodes it runs.
+     *
+     * @param notInt8AsPlanned the layer's nodes the QDQ plan meant to run in INT8 that it does not (absent when none)
+     */
     record Layer(String name, String layerType, List<String> onnxNodes, String precision, String outputPrecision,
-                 String weightsPrecision, String tactic, Double timeMs, Double percentage) {
-        static Layer of(EngineLayer l) {
+                 String weightsPrecision, String tactic, Double timeMs, Double percentage, List<String> notInt8AsPlanned) {
+        static Layer of(EngineLayer l, List<NotInt8AsPlanned> deviations) {
+            List<String> here = deviations.stream().filter(d -> l.name().equals(d.layer())).map(NotInt8AsPlanned::node).toList();
             return new Layer(l.name(), l.layerType(), l.onnxNodes(), l.precision().apiName(), l.outputPrecision().apiName(),
-                    l.weightsPrecision() == null ? null : l.weightsPrecision().apiName(), l.tactic(), l.timeMs(), l.percentage());
+                    l.weightsPrecision() == null ? null : l.weightsPrecision().apiName(), l.tactic(), l.timeMs(), l.percentage(),
+                    here.isEmpty() ? null : here);
         }
     }
 
@@ -175,7 +181,7 @@ public class CompileTensorRtHandler implements JobHandler {
         String version = o.tensorrt().version().toString();
         CompileResult result = new CompileResult(o.engineName(), cfg.precision().apiName(), cfg.fromJobId(), new TensorRt(version), gpu,
                 latencyMs(latency), latencyMs(compute), perf == null ? null : perf.throughputQps(), o.buildTime().toMillis() / 1000.0,
-                o.layers().stream().map(Layer::of).toList(), o.plannedInt8Nodes().size(), o.notInt8AsPlanned(),
+                o.layers().stream().map(l -> Layer.of(l, o.notInt8AsPlanned())).toList(), o.plannedInt8Nodes().size(), o.notInt8AsPlanned(),
                 acc == null ? null : acc.engineTop1(), acc == null ? null : acc.qdqTop1(), Accuracy.of(acc), o.warnings());
         EngineConfiguration config = new EngineConfiguration("tensorrt", cfg.precision().apiName(), version, gpu == null ? null : gpu.name(),
                 gpu == null ? null : gpu.computeCapability(), cfg.shapes(), cfg.workspaceMiB(), cfg.builderOptimizationLevel(), cfg.fromJobId());
