@@ -2,7 +2,6 @@ package dev.quantforge.worker;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 
 import tools.jackson.databind.JsonNode;
@@ -11,6 +10,7 @@ import dev.quantforge.compile.GpuInfo;
 import dev.quantforge.compile.TensorRtCompiler;
 import dev.quantforge.compile.TensorRtInstallation;
 import dev.quantforge.compile.TensorRtVersion;
+import dev.quantforge.compile.TimingCaches;
 
 /**
  * How TensorRT workers and {@code compile_tensorrt} jobs find each other. The queue matches a job's requirement
@@ -69,8 +69,7 @@ public final class TensorRtRouting {
 
     /** {@code gpu=<name as a slug>}: "NVIDIA H100 80GB HBM3" and "nvidia h100 80gb hbm3" are the same GPU. */
     public static String gpuTag(String name) {
-        String s = name.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9.]+", "-").replaceAll("(^-+|-+$)", "");
-        return GPU + "=" + s;
+        return GPU + "=" + TimingCaches.slug(name); // the slug the engine and timing-cache file names use
     }
 
     /** @param version "10", "10.9" or "10.9.0" */

@@ -127,7 +127,7 @@ record CompileTensorRtConfig(String fromJobId, TensorRtPrecision precision, Map<
                     + trt + "'"));
         }
         String gpu = req.path("gpu").asString(null);
-        if (gpu != null && TensorRtRouting.gpuTag(gpu).equals(TensorRtRouting.GPU + "=")) {
+        if (gpu != null && !gpu.matches("(?s).*[A-Za-z0-9].*")) {
             errors.add(new FieldError("config.requirements.gpu", "must name a GPU as nvidia-smi prints it, e.g. \"NVIDIA L4\""));
         }
         String precision = c.path("precision").asString("strongly_typed");

@@ -415,6 +415,8 @@ class CompileTensorRtJobTest extends ServiceTest {
                         Map.of("minComputeCapability", "sm90"))), "config.requirements.minComputeCapability", "major.minor"),
                 new Case(Map.of("type", "compile_tensorrt", "modelId", mnist8, "config", Map.of("requirements",
                         Map.of("tensorrtVersion", "ten"))), "config.requirements.tensorrtVersion", "TensorRT version"),
+                new Case(Map.of("type", "compile_tensorrt", "modelId", mnist8, "config", Map.of("requirements",
+                        Map.of("gpu", " - "))), "config.requirements.gpu", "as nvidia-smi prints it"),
                 new Case(Map.of("type", "compile_tensorrt", "modelId", mnist8, "config", Map.of("shapes", List.of(1, 2))), "config.shapes",
                         "must be an object"),
                 new Case(Map.of("type", "compile_tensorrt", "modelId", tribuo, "config", Map.of("shapes", Map.of("input_image",
