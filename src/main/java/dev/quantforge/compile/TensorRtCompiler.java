@@ -156,15 +156,27 @@ public final class TensorRtCompiler {
             throw new IllegalArgumentException("precision strongly_typed needs TensorRT " + TensorRtVersion.FIRST_STRONGLY_TYPED
                     + " or newer; this worker has TensorRT " + version + ". Use a worker with TensorRT 10, or precision int8");
         }
-        Map<String, InputShapeRange> shapes = request.shapes().stream()
-                .collect(Collectors.toMap(InputShapeRange::input, s -> s));
-        for (ModelSummary.IoInfo input : summary.inputs()) {
+        checkShapes(summary.inputs(), request.shapes());
+    }
+
+    /**
+     * The shapes against the model's inputs: every input with a dynamic dimension needs a range, a range's rank
+     * is the input's, a fixed dimension is the same in min, opt and max, and every range names an input.
+     * A job checks this at submission with the same words trtexec's run would otherwise need.
+     *
+     * @throws IllegalArgumentException saying which input and what to give
+     */
+    public static void checkShapes(List<ModelSummary.IoInfo> inputs, List<InputShapeRange> ranges) {
+        Map<String, InputShapeRange> shapes = ranges.stream()
+                .collect(Collectors.toMap(InputShapeRange::input, s -> s, (a, b) -> a, java.util.LinkedHashMap::new));
+        for (ModelSummary.IoInfo input : inputs) {
             List<Object> dims = input.shape();
             InputShapeRange range = shapes.remove(input.name());
             if (dims == null) {
                 continue; // unknown rank: TensorRT's parser will say
             }
-            boolean dynamic = dims.stream().anyMatch(d -> !(d instanceof Long));
+            // fixed dimensions are numbers (Long from the inspector, Integer from a summary read back from JSON)
+            boolean dynamic = dims.stream().anyMatch(d -> !(d instanceof Number));
             if (range == null) {
                 if (dynamic) {
                     throw new IllegalArgumentException("input '" + input.name() + "' has dynamic dimensions " + dims
@@ -178,7 +190,7 @@ public final class TensorRtCompiler {
                         + " but the input has rank " + dims.size() + " " + dims);
             }
             for (int i = 0; i < dims.size(); i++) {
-                if (dims.get(i) instanceof Long fixed && (range.min().get(i) != fixed.longValue()
+                if (dims.get(i) instanceof Number fixed && (range.min().get(i) != fixed.longValue()
                         || range.max().get(i) != fixed.longValue())) {
                     throw new IllegalArgumentException("shapes." + input.name() + ": dimension " + i + " is fixed at "
                             + fixed + " in the model, so min, opt and max must all be " + fixed);
@@ -187,13 +199,14 @@ public final class TensorRtCompiler {
         }
         if (!shapes.isEmpty()) {
             throw new IllegalArgumentException("shapes name input(s) " + shapes.keySet() + " that the model does not have; "
-                    + "its inputs are " + summary.inputs().stream().map(ModelSummary.IoInfo::name).toList());
+                    + "its inputs are " + inputs.stream().map(ModelSummary.IoInfo::name).toList());
         }
     }
 
     /** The dims with every dynamic one replaced by {@code value} ("1x3x224x224"). */
     private static String example(List<Object> dims, long value) {
-        return dims.stream().map(d -> d instanceof Long l ? l.toString() : Long.toString(value)).collect(Collectors.joining("x"));
+        return dims.stream().map(d -> d instanceof Number n ? Long.toString(n.longValue()) : Long.toString(value))
+                .collect(Collectors.joining("x"));
     }
 
     /** nvidia-smi's entry for the device trtexec selected (driver and CUDA included), else trtexec's own lines. */

@@ -18,6 +18,16 @@ public record TensorRtVersion(int major, int minor, int patch) implements Compar
     /** The release that removed the weak-typing flags {@code --int8/--fp16/--best}. */
     public static final TensorRtVersion WITHOUT_WEAK_TYPING = new TensorRtVersion(11, 0, 0);
 
+    /** "10.9.0" (or "10.9", "10": missing parts are 0), as a worker advertises it; empty when it is not one. */
+    public static Optional<TensorRtVersion> parse(String text) {
+        if (text == null || !text.strip().matches("\\d{1,4}(\\.\\d{1,4}){0,2}")) {
+            return Optional.empty();
+        }
+        String[] p = text.strip().split("\\.");
+        return Optional.of(new TensorRtVersion(Integer.parseInt(p[0]), p.length > 1 ? Integer.parseInt(p[1]) : 0,
+                p.length > 2 ? Integer.parseInt(p[2]) : 0));
+    }
+
     public static Optional<TensorRtVersion> fromOutput(List<String> lines) {
         for (String line : lines) {
             Matcher v = VERSION_LINE.matcher(line);

@@ -265,8 +265,16 @@ public class JobRepository {
             servable.append(" or requirements <@ string_to_array(:c").append(i).append(", ',')");
             params.put("c" + i, sets.get(i));
         }
-        jdbc.sql("update job set progress_message = 'waiting: no live worker has the capabilities ' || array_to_string(requirements, ', ') "
-                        + "where state = 'queued' and not (" + servable + ") and progress_message not like 'waiting: no live worker%'")
+        // name what is missing: the required tags no live worker has at all, else (each is somewhere) that none has them all
+        params.put("all", String.join(",", new java.util.TreeSet<>(liveCapabilitySets.stream().flatMap(List::stream).toList())));
+        jdbc.sql("update job j set progress_message = m.message from (select id, case when cardinality(missing) > 0 "
+                        + "then 'waiting: no live worker has the capabilities ' || array_to_string(missing, ', ') || ' (the job requires ' "
+                        + "|| array_to_string(requirements, ', ') || ')' "
+                        + "else 'waiting: no live worker has all the capabilities ' || array_to_string(requirements, ', ') end as message "
+                        + "from (select id, requirements, array(select r from unnest(requirements) r "
+                        + "where not (r = any(string_to_array(:all, ',')))) as missing from job "
+                        + "where state = 'queued' and not (" + servable + ")) q) m "
+                        + "where j.id = m.id and j.state = 'queued' and j.progress_message is distinct from m.message")
                 .params(params).update();
         jdbc.sql("update job set progress_message = 'waiting for a worker' where state = 'queued' and (" + servable + ") "
                         + "and progress_message like 'waiting: no%'")

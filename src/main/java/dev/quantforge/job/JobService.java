@@ -104,7 +104,8 @@ public class JobService {
                 errors.add(new FieldError("type", "unknown job type '" + type + "'; available types: " + String.join(", ", new TreeSet<>(specs.keySet()))));
             }
         }
-        UUID modelId = uuid(body, "modelId", errors, true);
+        // a type that can take its model from another job's (compile_tensorrt's fromJobId) needs no modelId
+        UUID modelId = uuid(body, "modelId", errors, spec == null || spec.modelFromJob() == null);
         Map<JobTypeSpec.DatasetRole, UUID> datasetIds = new HashMap<>();
         for (JobTypeSpec.DatasetRole role : JobTypeSpec.DatasetRole.values()) {
             boolean required = spec != null && spec.requiredDatasets().contains(role);
@@ -125,6 +126,9 @@ public class JobService {
             if (errors.isEmpty() && effectiveConfig instanceof tools.jackson.databind.node.ObjectNode c) {
                 spec.validateDatasets(c, datasetIds.keySet(), errors);
             }
+        }
+        if (errors.isEmpty() && modelId == null) {
+            modelId = modelOfJob(spec, (tools.jackson.databind.node.ObjectNode) effectiveConfig, errors);
         }
         if (!errors.isEmpty()) {
             throw ApiException.invalid(errors);
@@ -166,7 +170,8 @@ public class JobService {
         boolean inserted = jobs.insert(new JobRepository.NewJob(id, type, modelId,
                 datasetIds.get(JobTypeSpec.DatasetRole.CALIBRATION), datasetIds.get(JobTypeSpec.DatasetRole.EVALUATION),
                 datasetIds.get(JobTypeSpec.DatasetRole.TRAINING), json.writeValueAsString(effectiveConfig), priority,
-                new ArrayList<>(new TreeSet<>(spec.requirements())), maxAttempts, idempotencyKey, requestHash));
+                new ArrayList<>(spec.requirements((tools.jackson.databind.node.ObjectNode) effectiveConfig)), maxAttempts, idempotencyKey,
+                requestHash));
         if (!inserted) {
             // a concurrent request with the same key won the insert
             return new Submitted(view(sameRequest(jobs.findByIdempotencyKey(idempotencyKey).orElseThrow(), idempotencyKey, requestHash)),
@@ -174,6 +179,29 @@ public class JobService {
         }
         logs.append(id, "INFO", "job submitted: " + type + " on model " + model.getName());
         return new Submitted(get(id), true);
+    }
+
+    /** The model of the job the config names ({@link JobTypeSpec#modelFromJob}), for a submission without modelId. */
+    private UUID modelOfJob(JobTypeSpec spec, tools.jackson.databind.node.ObjectNode config, List<FieldError> errors) {
+        String key = spec.modelFromJob();
+        String field = "config." + key;
+        JsonNode from = config.path(key);
+        if (!from.isString()) {
+            errors.add(new FieldError("modelId", "is required, or give " + field + " (a job whose model to use)"));
+            return null;
+        }
+        try {
+            UUID id = UUID.fromString(from.stringValue());
+            Optional<JobRecord> job = jobs.find(id);
+            if (job.isEmpty()) {
+                errors.add(new FieldError(field, "there is no job " + id));
+                return null;
+            }
+            return job.get().modelId();
+        } catch (IllegalArgumentException e) {
+            errors.add(new FieldError(field, "must be a job id (UUID), got '" + from.stringValue() + "'"));
+            return null;
+        }
     }
 
     /** The submission's model, datasets and the jobs it may name, for {@link JobTypeSpec#validateSubmission}. */

@@ -27,10 +27,14 @@ import dev.quantforge.quant.inspect.ModelSummary;
  *                          exclusion names), its datasets (labels) and other jobs (reused histograms)
  * @param datasetCheck      which datasets the effective config needs beyond {@code requiredDatasets} (e.g. static
  *                          quantization needs a calibration set, dynamic does not)
+ * @param modelFromJob      the config key (e.g. "fromJobId") naming a job whose model this one works on when the
+ *                          submission has no {@code modelId}; null when {@code modelId} is required
+ * @param configRequirements capability tags the effective config adds to {@code requirements} (e.g. a GPU model)
  */
 public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole> requiredDatasets, Set<DatasetRole> optionalDatasets,
                           Set<DatasetRole> labelledDatasets, boolean quantizes, ConfigSchema config, ConfigCheck configCheck,
-                          SubmissionCheck submissionCheck, DatasetCheck datasetCheck) {
+                          SubmissionCheck submissionCheck, DatasetCheck datasetCheck, String modelFromJob,
+                          ConfigRequirements configRequirements) {
 
     /** Something that declares a job type (a task handler). */
     public interface Declared {
@@ -40,6 +44,11 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
     @FunctionalInterface
     public interface ConfigCheck {
         void check(ObjectNode effectiveConfig, List<FieldError> errors);
+    }
+
+    @FunctionalInterface
+    public interface ConfigRequirements {
+        Set<String> of(ObjectNode effectiveConfig);
     }
 
     @FunctionalInterface
@@ -98,6 +107,13 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
         submissionCheck.check(effectiveConfig, submission, errors);
     }
 
+    /** Every capability tag a worker needs to run a job with this effective config. */
+    public Set<String> requirements(ObjectNode effectiveConfig) {
+        Set<String> all = new java.util.TreeSet<>(requirements);
+        all.addAll(configRequirements.of(effectiveConfig));
+        return all;
+    }
+
     public boolean uses(DatasetRole role) {
         return requiredDatasets.contains(role) || optionalDatasets.contains(role);
     }
@@ -113,6 +129,8 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
         private ConfigCheck configCheck = (c, e) -> { };
         private SubmissionCheck submissionCheck = (c, s, e) -> { };
         private DatasetCheck datasetCheck = (c, g, e) -> { };
+        private String modelFromJob;
+        private ConfigRequirements configRequirements = c -> Set.of();
 
         private Builder(String type, ConfigSchema config) {
             this.type = type;
@@ -160,9 +178,24 @@ public record JobTypeSpec(String type, Set<String> requirements, Set<DatasetRole
             return this;
         }
 
+        /**
+         * Without a {@code modelId}, the job works on the model of the job whose id is the config's {@code key}
+         * (that job's existence, state and artifacts are the submission check's to verify).
+         */
+        public Builder modelFromJob(String key) {
+            modelFromJob = key;
+            return this;
+        }
+
+        /** Capability tags the effective config adds (validated config: the check has run). */
+        public Builder requiresPerConfig(ConfigRequirements r) {
+            configRequirements = r;
+            return this;
+        }
+
         public JobTypeSpec build() {
             return new JobTypeSpec(type, requirements, Set.copyOf(required), Set.copyOf(optional), Set.copyOf(labelled), quantizes, config,
-                    configCheck, submissionCheck, datasetCheck);
+                    configCheck, submissionCheck, datasetCheck, modelFromJob, configRequirements);
         }
     }
 

@@ -50,6 +50,10 @@ public final class AttemptRunner {
             }
             execution.log("failed: " + msg);
             return new Failed("invalid_input", msg, false);
+        } catch (JobFailedException e) {
+            String msg = ServerPaths.redact(String.valueOf(e.getMessage()));
+            execution.log("failed (" + e.code() + "): " + msg);
+            return new Failed(e.code(), msg, e.retryable());
         } catch (OutOfMemoryError e) {
             log.error("job {} ran out of memory", execution.jobId(), e);
             return new Failed("out_of_memory", "the worker ran out of memory: " + ServerPaths.redact(e.getMessage()), true);

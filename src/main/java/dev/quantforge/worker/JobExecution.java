@@ -64,6 +64,14 @@ public interface JobExecution {
     /** A scratch directory for this attempt (deleted after the job). */
     Path workDir();
 
+    /**
+     * What the worker running the job advertised when it registered (docs/API.md "Workers"): e.g. the trtexec and
+     * GPU a {@code compile_tensorrt} job runs on, exactly those the queue matched the job's requirements against.
+     */
+    default JsonNode workerCapabilities() {
+        return tools.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    }
+
     /** A dataset the job reads, opened on demand (streaming). */
     interface DatasetInput {
         UUID id();

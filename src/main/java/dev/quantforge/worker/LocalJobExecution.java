@@ -40,12 +40,14 @@ final class LocalJobExecution implements JobExecution {
     private final ObjectMapper json;
     private final String workerId;
     private final Path cacheDir;
+    private final JsonNode workerCapabilities;
 
     LocalJobExecution(JobRecord job, ObjectMapper json, ModelService models, DatasetService datasets, BlobStore blobs,
                       dev.quantforge.artifact.ArtifactRepository artifacts, JobResults results,
                       dev.quantforge.report.ReportRepository reports, String workerId, JobLogRepository logs,
-                      LiveProgress progress, Path workDir, Path cacheDir) {
+                      LiveProgress progress, Path workDir, Path cacheDir, JsonNode workerCapabilities) {
         this.cacheDir = cacheDir;
+        this.workerCapabilities = workerCapabilities;
         this.artifacts = artifacts;
         this.results = results;
         this.reports = reports;
@@ -165,6 +167,11 @@ final class LocalJobExecution implements JobExecution {
     public Optional<Path> artifactOf(UUID otherJobId, String kind) {
         return artifacts.forJob(otherJobId).stream().filter(a -> a.kind().equals(kind)).findFirst()
                 .map(a -> blobs.pathOf(a.sha256()));
+    }
+
+    @Override
+    public JsonNode workerCapabilities() {
+        return workerCapabilities;
     }
 
     @Override

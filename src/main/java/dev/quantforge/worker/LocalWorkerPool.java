@@ -66,11 +66,15 @@ public class LocalWorkerPool implements SmartLifecycle {
     private ScheduledExecutorService heartbeats;
     private UUID workerId;
     private List<String> capabilityTags;
+    private ObjectNode capabilities;
+    private final org.springframework.core.env.Environment environment;
 
     public LocalWorkerPool(QfProperties props, JobRepository jobs, JobLogRepository logs, JobResults results,
                            WorkerRegistry registry, ModelService models, DatasetService datasets, BlobStore blobs,
                            ObjectMapper json, MeterRegistry meters, dev.quantforge.artifact.ArtifactRepository artifacts,
-                           dev.quantforge.report.ReportRepository reports, List<JobHandler> handlers, InstanceDirectory instance) {
+                           dev.quantforge.report.ReportRepository reports, List<JobHandler> handlers, InstanceDirectory instance,
+                           org.springframework.core.env.Environment environment) {
+        this.environment = environment;
         this.instance = instance;
         this.artifacts = artifacts;
         this.reports = reports;
@@ -102,7 +106,9 @@ public class LocalWorkerPool implements SmartLifecycle {
         if (!enabled()) {
             return;
         }
-        ObjectNode caps = LocalCapabilities.detect();
+        // qf.trtexec / qf.nvidia-smi, or QF_TRTEXEC / QF_NVIDIA_SMI in the environment (Spring's relaxed binding)
+        ObjectNode caps = LocalCapabilities.detect(environment.getProperty("qf.trtexec"), environment.getProperty("qf.nvidia-smi"));
+        capabilities = caps;
         capabilityTags = WorkerRegistry.tags(caps);
         String name = props.worker().name() == null || props.worker().name().isBlank()
                 ? "local@" + LocalCapabilities.hostName() + "/" + ProcessHandle.current().pid() : props.worker().name();
@@ -169,7 +175,7 @@ public class LocalWorkerPool implements SmartLifecycle {
             workDir = instance.newDirectory("job-" + job.id() + "-");
             logs.append(job.id(), "INFO", "attempt " + job.attempts() + " of " + job.maxAttempts() + " started on worker " + owner);
             LocalJobExecution exec = new LocalJobExecution(job, json, models, datasets, blobs, artifacts, results, reports, owner, logs, progress, workDir,
-                    props.dataDir().resolve("cache"));
+                    props.dataDir().resolve("cache"), capabilities);
             AttemptRunner.Ended ended = AttemptRunner.run(handler, exec);
             outcomeTag = record(job, owner, ended);
         } catch (InvalidInputException e) {

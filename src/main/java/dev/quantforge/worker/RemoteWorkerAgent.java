@@ -73,6 +73,9 @@ public final class RemoteWorkerAgent implements AutoCloseable {
     private final List<String> extraTags;
     private volatile String apiToken;
     private InstanceDirectory instance;
+    private String trtexec;
+    private String nvidiaSmi;
+    private volatile ObjectNode capabilities = JsonNodeFactory.instance.objectNode();
 
     public RemoteWorkerAgent(String serverUrl, Path dataDir, String name, List<JobHandler> handlers) {
         this(serverUrl, dataDir, name, handlers, List.of());
@@ -98,6 +101,16 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         return this;
     }
 
+    /**
+     * The trtexec ({@code qf.trtexec} / QF_TRTEXEC; null or blank: trtexec on PATH) and nvidia-smi ({@code qf.nvidia-smi})
+     * this worker advertises and runs compile_tensorrt jobs with.
+     */
+    public RemoteWorkerAgent withTensorRt(String trtexec, String nvidiaSmi) {
+        this.trtexec = trtexec;
+        this.nvidiaSmi = nvidiaSmi;
+        return this;
+    }
+
     /** Sends {@code Authorization: Bearer <token>} with every request (the API's QF_API_TOKEN). */
     public RemoteWorkerAgent withApiToken(String token) {
         this.apiToken = token == null || token.isBlank() ? null : token;
@@ -112,7 +125,8 @@ public final class RemoteWorkerAgent implements AutoCloseable {
     public UUID register() throws IOException, InterruptedException {
         ObjectNode body = JsonNodeFactory.instance.objectNode();
         body.put("name", name);
-        ObjectNode caps = LocalCapabilities.detect();
+        ObjectNode caps = LocalCapabilities.detect(trtexec, nvidiaSmi);
+        capabilities = caps;
         ArrayNode tags = caps.putArray("tags");
         extraTags.forEach(tags::add);
         ArrayNode types = caps.putArray("jobTypes");
@@ -500,6 +514,11 @@ public final class RemoteWorkerAgent implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted", e);
             }
+        }
+
+        @Override
+        public JsonNode workerCapabilities() {
+            return capabilities;
         }
 
         @Override

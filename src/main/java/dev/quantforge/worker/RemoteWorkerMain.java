@@ -56,7 +56,8 @@ public final class RemoteWorkerMain {
         List<RemoteWorkerAgent> agents = new ArrayList<>();
         for (int i = 0; i < Math.max(1, concurrency); i++) {
             RemoteWorkerAgent agent = new RemoteWorkerAgent(server, dataDir, concurrency > 1 ? name + "#" + i : name, handlers, tags)
-                    .withApiToken(setting(args, "qf.api-token", "QF_API_TOKEN", "")).withInstance(instance);
+                    .withApiToken(setting(args, "qf.api-token", "QF_API_TOKEN", "")).withInstance(instance)
+                    .withTensorRt(setting(args, "qf.trtexec", "QF_TRTEXEC", ""), setting(args, "qf.nvidia-smi", "QF_NVIDIA_SMI", ""));
             agents.add(agent);
             agent.register();
             Thread t = new Thread(() -> {

@@ -82,7 +82,8 @@ public class WorkerController {
     }
 
     @PostMapping
-    @Operation(summary = "Register a worker with its capabilities ({cpu:true, onnxruntime:{...}, cuda:true, tensorrt:\"10.x\", tags:[...]})")
+    @Operation(summary = "Register a worker with its capabilities ({cpu:true, onnxruntime:{...}, cuda:true, tensorrt:{version, trtexec}, "
+            + "gpu:{name, computeCapability, memoryMiB, driver, cuda}, tags:[...]})")
     public ResponseEntity<Map<String, Object>> register(@RequestBody Registration body) {
         if (body == null || body.name() == null || body.name().isBlank()) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("name", "is required")));

@@ -98,7 +98,8 @@ public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorker
     /**
      * The capability tags a job's requirements are matched against: every key of the
      * capabilities object whose value is true, a non-empty string or an object ("cpu", "onnxruntime",
-     * "cuda", "tensorrt"), plus the entries of an explicit "tags" list.
+     * "cuda", "tensorrt", "gpu"), the entries of an explicit "tags" list, and the TensorRT version, GPU and
+     * compute-capability tags {@link TensorRtRouting} derives.
      */
     public static List<String> tags(JsonNode capabilities) {
         TreeSet<String> tags = new TreeSet<>();
@@ -111,6 +112,7 @@ public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorker
                     tags.add(e.getKey());
                 }
             }
+            tags.addAll(TensorRtRouting.derivedTags(capabilities));
         }
         return new ArrayList<>(tags);
     }

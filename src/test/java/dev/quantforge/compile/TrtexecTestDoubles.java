@@ -14,13 +14,13 @@ import java.util.TreeMap;
  * named {@code trtexec} in a test's directory, with the environment variables that steer it exported at the
  * top, so the product runs it exactly as it would run trtexec (by path, with an argv, no extra environment).
  */
-final class TrtexecTestDoubles {
+public final class TrtexecTestDoubles {
 
     private TrtexecTestDoubles() {
     }
 
     /** @param behaviour TRTEXEC_TEST_DOUBLE_* variables (see the script's header) */
-    static Path install(Path directory, Map<String, String> behaviour) throws IOException {
+    public static Path install(Path directory, Map<String, String> behaviour) throws IOException {
         String script;
         try (InputStream in = TrtexecTestDoubles.class.getResourceAsStream("/tensorrt/trtexec-test-double")) {
             script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -39,7 +39,7 @@ final class TrtexecTestDoubles {
         return trtexec;
     }
 
-    static Path install(Path directory) throws IOException {
+    public static Path install(Path directory) throws IOException {
         return install(directory, Map.of());
     }
 }

@@ -113,13 +113,14 @@ class JobApiTest extends ServiceTest {
     }
 
     @Test
-    void unknownAndUnbuiltTypesAre400() {
+    void unknownTypesAndBadConfigsAre400() {
         Api.Res unknown = submit(Map.of("type", "magic", "modelId", mnist8));
         assertThat(unknown.status()).isEqualTo(400);
         assertThat(unknown.detail()).contains("unknown job type 'magic'");
-        Api.Res later = submit(Map.of("type", "compile_tensorrt", "modelId", mnist8));
-        assertThat(later.status()).isEqualTo(400);
-        assertThat(later.detail()).contains("not available");
+        // every type of the API is built now; compile_tensorrt validates its config like the others
+        Api.Res badPrecision = submit(Map.of("type", "compile_tensorrt", "modelId", mnist8, "config", Map.of("precision", "int4")));
+        assertThat(badPrecision.status()).isEqualTo(400);
+        assertThat(badPrecision.json().path("errors").get(0).path("field").asString()).isEqualTo("config.precision");
     }
 
     @Test

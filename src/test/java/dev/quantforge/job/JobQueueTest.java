@@ -121,6 +121,16 @@ class JobQueueTest {
         assertThat(jobs.find(gpu).orElseThrow().progressMessage()).contains("no live worker has the capabilities cuda");
         jobs.markUnservable(List.of(List.of("cpu", "cuda")));
         assertThat(jobs.find(gpu).orElseThrow().progressMessage()).isEqualTo("waiting for a worker");
+        // the message names what is missing, not everything required
+        UUID both = enqueue(0, List.of("cpu", "tensorrt"), 3);
+        jobs.markUnservable(List.of(List.of("cpu", "onnxruntime"), List.of("cuda")));
+        assertThat(jobs.find(both).orElseThrow().progressMessage())
+                .isEqualTo("waiting: no live worker has the capabilities tensorrt (the job requires cpu, tensorrt)");
+        // every tag is somewhere, but no single worker has them all
+        jobs.markUnservable(List.of(List.of("cpu"), List.of("tensorrt")));
+        assertThat(jobs.find(both).orElseThrow().progressMessage()).isEqualTo("waiting: no live worker has all the capabilities cpu, tensorrt");
+        jobs.markUnservable(List.of(List.of("cpu", "tensorrt")));
+        assertThat(jobs.find(both).orElseThrow().progressMessage()).isEqualTo("waiting for a worker");
     }
 
     @Test
