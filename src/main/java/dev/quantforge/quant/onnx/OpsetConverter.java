@@ -139,9 +139,7 @@ final class OpsetConverter {
 
     /** The rank of every tensor ONNX shape inference can tell, completed by structural propagation. */
     private static Map<String, Integer> inferredRanks(OnnxMl.ModelProto model) {
-        Map<String, Integer> ranks = ShapeInference.ranks(model);
-        Ranks.propagate(model.getGraph(), ranks);
-        return ranks;
+        return Ranks.of(model);
     }
 
     /**

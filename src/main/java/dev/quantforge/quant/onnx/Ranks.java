@@ -24,6 +24,24 @@ public final class Ranks {
 
     /** The ranks of {@code graph}'s inputs, initializers, value_info and what {@link #propagate} derives from them. */
     public static Map<String, Integer> of(OnnxMl.GraphProto graph) {
+        Map<String, Integer> ranks = declared(graph);
+        propagate(graph, ranks);
+        return ranks;
+    }
+
+    /**
+     * The ranks ONNX shape inference tells for {@code model}, completed by {@link #propagate}: inference stops at ops
+     * whose shapes depend on values it cannot see, propagation alone at an op with an input of unknown rank; together
+     * they reach every MatMul of a BERT export.
+     */
+    public static Map<String, Integer> of(OnnxMl.ModelProto model) {
+        Map<String, Integer> ranks = ShapeInference.ranks(model);
+        ranks.putAll(declared(model.getGraph()));
+        propagate(model.getGraph(), ranks);
+        return ranks;
+    }
+
+    private static Map<String, Integer> declared(OnnxMl.GraphProto graph) {
         Map<String, Integer> ranks = new HashMap<>();
         for (List<OnnxMl.ValueInfoProto> list : List.of(graph.getInputList(), graph.getValueInfoList())) {
             for (OnnxMl.ValueInfoProto v : list) {
@@ -32,7 +50,6 @@ public final class Ranks {
                 }
             }
         }
-        propagate(graph, ranks);
         return ranks;
     }
 
@@ -43,6 +60,7 @@ public final class Ranks {
      */
     public static void propagate(OnnxMl.GraphProto g, Map<String, Integer> ranks) {
         Map<String, OnnxMl.TensorProto> constants = new HashMap<>();
+        Map<String, Integer> lengths = new HashMap<>();
         g.getInitializerList().forEach(t -> {
             ranks.putIfAbsent(t.getName(), t.getDimsCount());
             constants.put(t.getName(), t);
@@ -51,7 +69,14 @@ public final class Ranks {
             if (n.getOpType().equals("Constant")) {
                 n.getAttributeList().stream().filter(a -> a.getName().equals("value")).findFirst().ifPresent(a -> constants.put(n.getOutput(0), a.getT()));
             }
-            if (n.getOutputCount() == 0 || ranks.containsKey(n.getOutput(0))) {
+            if (n.getOutputCount() == 0) {
+                continue;
+            }
+            Integer length = length(n, ranks, lengths, constants);
+            if (length != null) {
+                lengths.put(n.getOutput(0), length);
+            }
+            if (ranks.containsKey(n.getOutput(0))) {
                 continue;
             }
             List<Integer> in = n.getInputList().stream().filter(i -> !i.isEmpty()).map(ranks::get).toList();
@@ -64,9 +89,13 @@ public final class Ranks {
                 case "Gather" -> allKnown && in.size() == 2 ? in.get(0) - 1 + in.get(1) : null;
                 case "Reshape" -> {
                     OnnxMl.TensorProto shape = n.getInputCount() > 1 ? constants.get(n.getInput(1)) : null;
-                    yield shape != null && shape.getDimsCount() == 1 ? (int) shape.getDims(0) : null;
+                    if (shape != null && shape.getDimsCount() == 1) {
+                        yield (int) shape.getDims(0);
+                    }
+                    yield n.getInputCount() > 1 ? lengths.get(n.getInput(1)) : null;
                 }
                 case "Flatten" -> 2;
+                case "Shape" -> 1;
                 case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin" -> Graphs.intAttribute(n, "keepdims", 1) == 1 ? first : null;
                 case "Constant" -> n.getAttributeList().stream().filter(a -> a.getName().equals("value")).map(a -> a.getT().getDimsCount())
                         .findFirst().orElse(null);
@@ -76,5 +105,33 @@ public final class Ranks {
                 ranks.put(n.getOutput(0), rank);
             }
         }
+    }
+
+    /**
+     * The static length of a 1-D shape-like tensor a node computes (a BERT export builds its Reshape shapes at run time
+     * from Shape → Gather → Unsqueeze → Concat): its values vary, its length does not, and the length is the rank of what
+     * a Reshape by it produces.
+     */
+    private static Integer length(OnnxMl.NodeProto n, Map<String, Integer> ranks, Map<String, Integer> lengths,
+                                  Map<String, OnnxMl.TensorProto> constants) {
+        return switch (n.getOpType()) {
+            case "Shape" -> n.getAttributeList().stream().anyMatch(a -> a.getName().equals("start") || a.getName().equals("end"))
+                    ? null : ranks.get(n.getInput(0));
+            case "Unsqueeze" -> Integer.valueOf(0).equals(ranks.get(n.getInput(0))) && n.getInputCount() <= 2 ? 1 : null;
+            case "Concat" -> {
+                int sum = 0;
+                for (String in : n.getInputList()) {
+                    OnnxMl.TensorProto c = constants.get(in);
+                    Integer l = c != null && c.getDimsCount() == 1 ? Integer.valueOf((int) c.getDims(0)) : lengths.get(in);
+                    if (l == null) {
+                        yield null;
+                    }
+                    sum += l;
+                }
+                yield sum;
+            }
+            case "Cast", "Identity" -> lengths.get(n.getInput(0));
+            default -> null;
+        };
     }
 }

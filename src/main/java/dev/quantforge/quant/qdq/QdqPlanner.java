@@ -105,7 +105,7 @@ public final class QdqPlanner {
             // A quantized Conv whose output is not quantized yet: ONNX Runtime fuses DQ → Conv only with a Q after
             // it, so quantize the output, through a clamping/value-preserving chain, with the chain end's range (its
             // own range when there is no chain). MatMul and Gemm fuse without it (see OpRule.floatOutputFuses).
-            Map<String, Integer> ranks = Ranks.of(graph);
+            Map<String, Integer> ranks = Ranks.of(model);
             for (int i = 0; i < graph.getNodeCount(); i++) {
                 OnnxMl.NodeProto n = graph.getNode(i);
                 if (!quantizedNodeIndexes.contains(i) || !OpRegistry.hasRole(n, Role.WEIGHTED) || n.getOutputCount() != 1
