@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtSession;
 import dev.quantforge.quant.data.Batch;
 import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.data.ElementType;
+import dev.quantforge.quant.data.PrefetchingBatchIterator;
 import dev.quantforge.quant.data.SampleSource;
 import dev.quantforge.quant.data.TensorInfo;
 import dev.quantforge.quant.progress.Progress;
@@ -37,9 +38,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * value to that tensor's {@link TensorHistogram}. Only the histograms are kept, so memory does not
  * depend on the number of samples (per batch, the outputs of that batch are held briefly).
  *
- * <p>Tensors that are graph inputs are histogrammed from the feeds. The session uses ONNX
- * Runtime's BASIC optimizations (constant folding, redundant-node elimination), which never
- * remove a graph output, so every requested tensor keeps its FP32 value.
+ * <p>Three things overlap: the next batch is read (decoded) on its own thread, ONNX Runtime runs the
+ * current one, and the previous one's values are histogrammed on a small pool — so the pass costs about
+ * one inference pass with the extra outputs (bench/RESULTS.md). At most three batches are held.
+ *
+ * <p>Tensors that are graph inputs are histogrammed from the feeds. The session uses ONNX Runtime's
+ * full optimizations, which never remove or fuse away a graph output, so every requested tensor keeps
+ * its FP32 value.
  */
 public final class ActivationCollector {
 
@@ -90,7 +95,7 @@ public final class ActivationCollector {
             }
             int chunk = ort.hasDynamicBatch() ? batchSize : Math.toIntExact(ort.fixedBatchSize().orElse(1));
             long samples = 0;
-            try (SampleSource.BatchIterator batches = data.batches(chunk, total);
+            try (SampleSource.BatchIterator batches = new PrefetchingBatchIterator(data.batches(chunk, total));
                  Histogrammer histogrammer = new Histogrammer(histograms, binding)) {
                 while (batches.hasNext()) {
                     Batch batch = batches.next();
