@@ -44,8 +44,17 @@ public record QfProperties(
     public record Worker(@Min(0) @Max(64) int concurrency, String name, @Min(10) @Max(60000) int pollMillis) {
     }
 
-    /** @param publicMetrics {@code /actuator/prometheus} answers without the API token (scrapers inside the cluster) */
-    public record Security(boolean publicMetrics) {
+    /**
+     * @param publicMetrics {@code /actuator/prometheus} answers without the API token (scrapers inside the cluster)
+     * @param openAccess    without QF_API_TOKEN, who may call without a key (as the default project's admin): {@code loopback}
+     *                      (the default), {@code true} (every address: compose and Helm without a token) or {@code false}
+     */
+    public record Security(boolean publicMetrics, String openAccess) {
+        public static final String DEFAULT_OPEN_ACCESS = "loopback";
+
+        public Security {
+            openAccess = openAccess == null || openAccess.isBlank() ? DEFAULT_OPEN_ACCESS : openAccess;
+        }
     }
 
     /**

@@ -39,6 +39,8 @@ import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.Text;
+import dev.quantforge.platform.access.Caller;
+import dev.quantforge.platform.access.ProjectAccess;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -96,7 +98,9 @@ public class WorkerController {
         if (name == null) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("name", "is required (printable characters)")));
         }
-        UUID id = registry.register(name, caps, true);
+        Caller caller = ProjectAccess.caller();
+        // a worker key of the default project (or QF_API_TOKEN) registers a fleet worker; another project's key, that project's
+        UUID id = registry.register(name, caps, true, caller.seesAllProjects() ? null : caller.projectId());
         return ResponseEntity.status(HttpStatus.CREATED).body(Map.of("id", id, "name", name, "capabilities", caps,
                 "capabilityTags", WorkerRegistry.tags(caps), "leaseSeconds", props.jobs().leaseSeconds(),
                 "heartbeatSeconds", Math.max(1, props.jobs().leaseSeconds() / 4)));
@@ -105,7 +109,7 @@ public class WorkerController {
     @GetMapping
     @Operation(summary = "Workers: name, capabilities, last heartbeat, current job, live")
     public List<WorkerRegistry.WorkerInfo> list() {
-        return registry.list(registry.liveSeconds());
+        return registry.list(registry.liveSeconds()).stream().filter(WorkerController::visible).toList();
     }
 
     public record LeaseRequest(Integer waitSeconds) {
@@ -123,7 +127,7 @@ public class WorkerController {
         long end = System.nanoTime() + wait * 1_000_000_000L;
         do {
             registry.touch(id, null);
-            Optional<JobRecord> claimed = jobs.claim(id.toString(), worker.capabilityTags(), props.jobs().leaseSeconds());
+            Optional<JobRecord> claimed = jobs.claim(id.toString(), worker.capabilityTags(), props.jobs().leaseSeconds(), worker.projectId());
             if (claimed.isPresent()) {
                 JobRecord job = claimed.get();
                 List<String> deleted = jobs.deletedInputs(job);
@@ -311,6 +315,13 @@ public class WorkerController {
     }
 
     private WorkerRegistry.WorkerInfo worker(UUID id) {
-        return registry.find(id, registry.liveSeconds()).orElseThrow(() -> ApiException.notFound("worker", id));
+        return registry.find(id, registry.liveSeconds()).filter(WorkerController::visible)
+                .orElseThrow(() -> ApiException.notFound("worker", id));
+    }
+
+    /** A fleet worker is the service's (visible to callers that see every project); a project's worker to that project. */
+    private static boolean visible(WorkerRegistry.WorkerInfo w) {
+        UUID scope = ProjectAccess.scope();
+        return scope == null || scope.equals(w.projectId());
     }
 }
