@@ -20,6 +20,7 @@ import tools.jackson.databind.JsonNode;
 
 import dev.quantforge.job.JobRepository;
 import dev.quantforge.testsupport.Api;
+import dev.quantforge.testsupport.Projects;
 import dev.quantforge.testsupport.ServiceTest;
 import dev.quantforge.testsupport.SharedData;
 import dev.quantforge.worker.JobHandler;

@@ -16,6 +16,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 import dev.quantforge.testsupport.Api;
+import dev.quantforge.testsupport.Projects;
 import dev.quantforge.testsupport.ServiceTest;
 
 /**

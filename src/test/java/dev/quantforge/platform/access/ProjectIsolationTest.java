@@ -15,6 +15,7 @@ import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
 
 import dev.quantforge.testsupport.Api;
+import dev.quantforge.testsupport.Projects;
 import dev.quantforge.testsupport.ServiceTest;
 import dev.quantforge.testsupport.SharedData;
 

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.test.context.TestPropertySource;
 
 import dev.quantforge.testsupport.Api;
+import dev.quantforge.testsupport.Projects;
 import dev.quantforge.testsupport.ServiceTest;
 import dev.quantforge.testsupport.SharedData;
 

@@ -1,4 +1,4 @@
-package dev.quantforge.platform.access;
+package dev.quantforge.testsupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,19 +7,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import dev.quantforge.testsupport.Api;
-
 /** Creates projects and keys through the API, as an admin of the default project would. */
-final class Projects {
+public final class Projects {
 
-    /** The service token of the tests' context (shared with ApiSecurityTest, one Spring context for both). */
-    static final String ROOT_TOKEN = "s3cret-token";
+    /** The service token of the tests' context (the same as ApiSecurityTest's: one Spring context for all of them). */
+    public static final String ROOT_TOKEN = "s3cret-token";
 
     private Projects() {
     }
 
     /** A new project (a unique name: the test database outlives a run); its id. */
-    static String create(Api root, String name, Long maxConcurrentJobs, Long maxStorageBytes) {
+    public static String create(Api root, String name, Long maxConcurrentJobs, Long maxStorageBytes) {
         Map<String, Object> body = new HashMap<>();
         body.put("name", name + "-" + UUID.randomUUID().toString().substring(0, 8));
         body.put("maxConcurrentJobs", maxConcurrentJobs);
@@ -30,7 +28,7 @@ final class Projects {
     }
 
     /** A new key of the project with these scopes; the key itself (shown only in this answer). */
-    static String key(Api admin, String projectId, String... scopes) {
+    public static String key(Api admin, String projectId, String... scopes) {
         Api.Res r = admin.postJson("/api/v1/projects/" + projectId + "/keys", Map.of("name", "test-" + String.join("-", scopes),
                 "scopes", List.of(scopes)));
         assertThat(r.status()).as(r.body()).isEqualTo(201);
