@@ -91,6 +91,7 @@ public class WebhookSender implements SmartLifecycle {
                     .header("User-Agent", "Quantforge-Webhooks")
                     .header(WebhookSignature.EVENT, d.event())
                     .header(WebhookSignature.EVENT_ID, d.id().toString())
+                    .header(WebhookSignature.DELIVERY, d.id().toString())
                     .header(WebhookSignature.TIMESTAMP, Long.toString(timestamp))
                     .header(WebhookSignature.ATTEMPT, Integer.toString(d.attempts() + 1))
                     .header(WebhookSignature.HEADER, WebhookSignature.sign(d.secret(), timestamp, body))

@@ -8,6 +8,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -58,12 +60,15 @@ class WebhookTest extends ServiceTest {
             assertThat(done.path("state").asString()).isEqualTo("succeeded");
 
             Receiver.Request delivery = receiver.await(r -> "job.succeeded".equals(r.header(WebhookSignature.EVENT)), Duration.ofSeconds(60));
-            // the signature a receiver computes: HMAC-SHA256(secret, timestamp + "." + body)
+            // the signature a receiver checks: t=<seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>
+            Matcher signature = Pattern.compile("t=(\\d+),v1=([0-9a-f]{64})").matcher(delivery.header(WebhookSignature.HEADER));
+            assertThat(signature.matches()).as(delivery.header(WebhookSignature.HEADER)).isTrue();
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-            String expected = "sha256=" + HexFormat.of().formatHex(mac.doFinal(
-                    (delivery.header(WebhookSignature.TIMESTAMP) + "." + delivery.body()).getBytes(StandardCharsets.UTF_8)));
-            assertThat(delivery.header(WebhookSignature.HEADER)).isEqualTo(expected);
+            assertThat(signature.group(2)).isEqualTo(HexFormat.of().formatHex(mac.doFinal(
+                    (signature.group(1) + "." + delivery.body()).getBytes(StandardCharsets.UTF_8))));
+            assertThat(signature.group(1)).isEqualTo(delivery.header(WebhookSignature.TIMESTAMP));
+            assertThat(delivery.header(WebhookSignature.DELIVERY)).isEqualTo(delivery.header(WebhookSignature.EVENT_ID));
             assertThat(Math.abs(Long.parseLong(delivery.header(WebhookSignature.TIMESTAMP)) - System.currentTimeMillis() / 1000)).isLessThan(120);
             assertThat(delivery.header("Content-Type")).startsWith("application/json");
             assertThat(Api.JSON.readTree(delivery.body())).isEqualTo(as.get("/api/v1/jobs/" + job).json());
