@@ -84,7 +84,7 @@ public class WorkerController {
     }
 
     @PostMapping
-    @Operation(summary = "Register a worker with its capabilities ({cpu:true, onnxruntime:{...}, cuda:true, tensorrt:\"10.x\", tags:[...]})")
+    @Operation(operationId = "registerWorker", summary = "Register a worker with its capabilities ({cpu:true, onnxruntime:{...}, cuda:true, tensorrt:\"10.x\", tags:[...]})")
     public ResponseEntity<Map<String, Object>> register(@RequestBody Registration body) {
         if (body == null || body.name() == null || body.name().isBlank()) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("name", "is required")));
@@ -107,7 +107,7 @@ public class WorkerController {
     }
 
     @GetMapping
-    @Operation(summary = "Workers: name, capabilities, last heartbeat, current job, live")
+    @Operation(operationId = "listWorkers", summary = "Workers: name, capabilities, last heartbeat, current job, live")
     public List<WorkerRegistry.WorkerInfo> list() {
         return registry.list(registry.liveSeconds()).stream().filter(WorkerController::visible).toList();
     }
@@ -116,7 +116,7 @@ public class WorkerController {
     }
 
     @PostMapping("/{id}/lease")
-    @Operation(summary = "Lease the next job this worker can run; waits up to waitSeconds (≤ 60), 204 when none")
+    @Operation(operationId = "leaseJob", summary = "Lease the next job this worker can run; waits up to waitSeconds (≤ 60), 204 when none")
     public ResponseEntity<ObjectNode> lease(@PathVariable UUID id, @RequestBody(required = false) LeaseRequest body)
             throws InterruptedException {
         WorkerRegistry.WorkerInfo worker = worker(id);
@@ -203,7 +203,7 @@ public class WorkerController {
     }
 
     @PostMapping("/{id}/jobs/{jobId}/heartbeat")
-    @Operation(summary = "Renew the lease and report progress; the answer says whether cancel was requested",
+    @Operation(operationId = "heartbeatJob", summary = "Renew the lease and report progress; the answer says whether cancel was requested",
             description = "leaseLost=true (with cancelRequested=true) means the job is no longer this worker's: stop and drop its result.")
     public Map<String, Object> heartbeat(@PathVariable UUID id, @PathVariable UUID jobId, @RequestBody(required = false) Heartbeat body) {
         worker(id);
@@ -220,7 +220,7 @@ public class WorkerController {
     }
 
     @PostMapping(path = "/{id}/jobs/{jobId}/complete", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
-    @Operation(summary = "Complete a job: multipart part 'result' = {result, reports:[...], artifacts:[{kind, name, part, resultField}]} "
+    @Operation(operationId = "completeJob", summary = "Complete a job: multipart part 'result' = {result, reports:[...], artifacts:[{kind, name, part, resultField}]} "
             + "plus one file part per artifact")
     public ResponseEntity<Map<String, Object>> complete(@PathVariable UUID id, @PathVariable UUID jobId,
                                                         MultipartHttpServletRequest request) throws IOException {
@@ -274,7 +274,7 @@ public class WorkerController {
     }
 
     @PostMapping("/{id}/jobs/{jobId}/reports")
-    @Operation(summary = "Store a report while the job runs (a probe or a trial): {config, metrics, runtime, layers}")
+    @Operation(operationId = "storeJobReport", summary = "Store a report while the job runs (a probe or a trial): {config, metrics, runtime, layers}")
     public Map<String, Object> report(@PathVariable UUID id, @PathVariable UUID jobId, @RequestBody JsonNode body) {
         worker(id);
         JobRecord job = jobService.record(jobId);
@@ -294,7 +294,7 @@ public class WorkerController {
     }
 
     @PostMapping("/{id}/jobs/{jobId}/fail")
-    @Operation(summary = "Report that a job failed (retryable → requeued while attempts remain); code 'cancelled' acknowledges a cancel")
+    @Operation(operationId = "failJob", summary = "Report that a job failed (retryable → requeued while attempts remain); code 'cancelled' acknowledges a cancel")
     public Map<String, Object> fail(@PathVariable UUID id, @PathVariable UUID jobId, @RequestBody Failure body) {
         worker(id);
         jobService.record(jobId);
