@@ -88,6 +88,8 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.config.jobsReaperIntervalSeconds | quote }}
 - name: JAVA_TOOL_OPTIONS
   value: {{ .Values.config.javaToolOptions | quote }}
+- name: QF_OPEN_ACCESS
+  value: {{ .Values.openAccess | default "loopback" | toString | quote }}
 {{- if .Values.apiToken.existingSecret }}
 - name: QF_API_TOKEN
   valueFrom:

@@ -32,26 +32,26 @@ public class ArtifactController {
     }
 
     @GetMapping("/{id}")
-    @Operation(summary = "Artifact metadata")
+    @Operation(operationId = "getArtifact", summary = "Artifact metadata")
     public ArtifactRepository.Artifact get(@PathVariable UUID id) {
         return artifacts.find(id).orElseThrow(() -> ApiException.notFound("artifact", id));
     }
 
     @GetMapping("/{id}/content")
-    @Operation(summary = "Download an artifact's bytes")
+    @Operation(operationId = "downloadArtifact", summary = "Download an artifact's bytes")
     public ResponseEntity<Resource> content(@PathVariable UUID id) {
         ArtifactRepository.Artifact a = get(id);
         return Downloads.blob(blobs.pathOf(a.sha256()), a.name(), a.sha256(), a.sizeBytes());
     }
 
     @GetMapping("/{id}/histograms")
-    @Operation(summary = "The tensors of a histograms artifact (a ptq job's calibration) with their statistics")
+    @Operation(operationId = "listArtifactHistograms", summary = "The tensors of a histograms artifact (a ptq job's calibration) with their statistics")
     public HistogramService.Listing histograms(@PathVariable UUID id) {
         return histograms.list(id);
     }
 
     @GetMapping("/{id}/histograms/tensor")
-    @Operation(summary = "One tensor's histogram and the range each calibrator chooses from it",
+    @Operation(operationId = "getArtifactHistogram", summary = "One tensor's histogram and the range each calibrator chooses from it",
             description = "counts[i] is the number of values in [start + i·width, start + (i+1)·width): the signed histogram trimmed "
                     + "to the observed values and merged into at most 'bars' bars. calibrators: max, percentile, entropy, mse and auto "
                     + "(methodUsed: the one auto picks), computed as a ptq job with activations.dtype = 'activations' would.")

@@ -10,6 +10,8 @@ import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
+import dev.quantforge.platform.access.ProjectAccess;
+
 /** Files a job produced (quantized models, histograms, logs...); bytes live in the blob store. */
 @Repository
 public class ArtifactRepository {
@@ -40,8 +42,10 @@ public class ArtifactRepository {
                 .query(UUID.class).single();
     }
 
+    /** The artifact, if the caller's project may see its job (ProjectAccess.scope(): null for the service itself). */
     public Optional<Artifact> find(UUID id) {
-        return jdbc.sql("select * from artifact where id = :id").param("id", id).query(ROW).optional();
+        return jdbc.sql("select * from artifact where id = :id and " + "(cast(:scope as uuid) is null or job_id in (select j.id from job j where j.project_id = cast(:scope as uuid)))")
+                .param("id", id).param("scope", ProjectAccess.scope()).query(ROW).optional();
     }
 
     public List<Artifact> forJob(UUID jobId) {

@@ -40,7 +40,7 @@ public class DatasetController {
     }
 
     @PostMapping(consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
-    @Operation(summary = "Upload a dataset (npz, npy, a zip of images in class folders, or sentences with their tokenizer)",
+    @Operation(operationId = "uploadDataset", summary = "Upload a dataset (npz, npy, a zip of images in class folders, or sentences with their tokenizer)",
             description = "Parts: file (required), name, format (npz|npy|image_folder|text; detected when absent), "
                     + "preprocessing (JSON string: resize, scale, mean, std, layout, channelOrder, grayscale). "
                     + "Text: file = .txt (one sentence per line) or .jsonl ({\"text\", \"textPair\"?, \"label\"?} per line), "
@@ -60,27 +60,27 @@ public class DatasetController {
     }
 
     @GetMapping
-    @Operation(summary = "List datasets, newest first")
+    @Operation(operationId = "listDatasets", summary = "List datasets, newest first")
     public Page<DatasetView> list(@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
         Paging.check(page, size);
         return service.list(page, size);
     }
 
     @GetMapping("/{id}")
-    @Operation(summary = "One dataset")
+    @Operation(operationId = "getDataset", summary = "One dataset")
     public DatasetView get(@PathVariable UUID id) {
         return service.get(id);
     }
 
     @GetMapping("/{id}/content")
-    @Operation(summary = "Download the dataset's bytes (remote workers use this)")
+    @Operation(operationId = "downloadDataset", summary = "Download the dataset's bytes (remote workers use this)")
     public ResponseEntity<Resource> content(@PathVariable UUID id) {
         DatasetEntity e = service.live(id);
         return Downloads.blob(service.file(e), e.getName(), e.getSha256(), e.getSizeBytes());
     }
 
     @GetMapping("/{id}/tokenizer")
-    @Operation(summary = "Download a text dataset's tokenizer.json (404 for other formats; remote workers use this)")
+    @Operation(operationId = "downloadDatasetTokenizer", summary = "Download a text dataset's tokenizer.json (404 for other formats; remote workers use this)")
     public ResponseEntity<Resource> tokenizer(@PathVariable UUID id) {
         DatasetEntity e = service.entity(id);
         java.nio.file.Path file = service.tokenizerFile(e);
@@ -88,7 +88,7 @@ public class DatasetController {
     }
 
     @GetMapping("/{id}/samples/{index}/preview.png")
-    @Operation(summary = "One sample drawn as a PNG: what the model is fed",
+    @Operation(operationId = "getDatasetSamplePreview", summary = "One sample drawn as a PNG: what the model is fed",
             description = "Image folders: the decoded, resized image with its preprocessing undone (channels in the tensor's order). "
                     + "npz / npy: the first tensor's sample ([C,H,W], [H,W,C] with 1 or 3 channels, or [H,W]) stretched to 0-255. "
                     + "Header X-Sample-Label carries the label index when the dataset has labels. 404 past the last sample, "
@@ -104,7 +104,7 @@ public class DatasetController {
     }
 
     @DeleteMapping("/{id}")
-    @Operation(summary = "Delete a dataset (409 while a queued or running job uses it)",
+    @Operation(operationId = "deleteDataset", summary = "Delete a dataset (409 while a queued or running job uses it)",
             description = "The bytes are removed and the dataset answers 404 (saying it was deleted); its record stays so that "
                     + "the jobs that used it keep its id (their deletedInputs names it).")
     public ResponseEntity<Void> delete(@PathVariable UUID id) throws IOException {

@@ -70,9 +70,10 @@ public class DatasetEntity extends SoftDeleted {
     protected DatasetEntity() {
     }
 
-    public DatasetEntity(UUID id, String name, String sha256, String dedupeKey, String format, long sizeBytes, long sampleCount,
-                         String tensors, boolean hasLabels, String classNames, String preprocessing, String tokenizerSha256,
-                         String textOptions, Instant createdAt) {
+    public DatasetEntity(UUID projectId, UUID id, String name, String sha256, String dedupeKey, String format, long sizeBytes,
+                         long sampleCount, String tensors, boolean hasLabels, String classNames, String preprocessing,
+                         String tokenizerSha256, String textOptions, Instant createdAt) {
+        super(projectId);
         this.id = id;
         this.name = name;
         this.sha256 = sha256;

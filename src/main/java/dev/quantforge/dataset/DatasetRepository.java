@@ -9,9 +9,9 @@ import org.springframework.data.jpa.repository.JpaRepository;
 
 public interface DatasetRepository extends JpaRepository<DatasetEntity, UUID> {
     /** The live (not deleted) dataset with these bytes read this way. */
-    Optional<DatasetEntity> findByDedupeKeyAndDeletedAtIsNull(String dedupeKey);
+    Optional<DatasetEntity> findByProjectIdAndDedupeKeyAndDeletedAtIsNull(UUID projectId, String dedupeKey);
 
-    Page<DatasetEntity> findByDeletedAtIsNull(Pageable page);
+    Page<DatasetEntity> findByProjectIdAndDeletedAtIsNull(UUID projectId, Pageable page);
 
     boolean existsByTokenizerSha256(String tokenizerSha256);
 }

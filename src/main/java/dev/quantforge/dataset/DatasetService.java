@@ -37,6 +37,8 @@ import dev.quantforge.dataset.io.ZipLimits;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.QfProperties;
+import dev.quantforge.platform.access.ProjectAccess;
+import dev.quantforge.platform.access.ProjectService;
 import dev.quantforge.platform.ServerPaths;
 import dev.quantforge.platform.Text;
 import dev.quantforge.quant.InvalidInputException;
@@ -59,9 +61,11 @@ public class DatasetService {
     private final QfProperties props;
     private final List<DatasetDeletionGuard> guards;
     private final BlobReferences blobReferences;
+    private final ProjectService projects;
 
     public DatasetService(DatasetRepository datasets, BlobStore blobs, ObjectMapper json, QfProperties props,
-                          List<DatasetDeletionGuard> guards, BlobReferences blobReferences) {
+                          List<DatasetDeletionGuard> guards, BlobReferences blobReferences, ProjectService projects) {
+        this.projects = projects;
         this.blobReferences = blobReferences;
         this.datasets = datasets;
         this.blobs = blobs;
@@ -123,10 +127,11 @@ public class DatasetService {
             }
             String preJson = pre == null ? null : json.writeValueAsString(pre.toMap());
             String dedupeKey = staged.sha256() + ":" + summary.format().apiName() + ":" + (preJson == null ? "" : preJson);
-            Optional<DatasetEntity> existing = datasets.findByDedupeKeyAndDeletedAtIsNull(dedupeKey);
+            Optional<DatasetEntity> existing = datasets.findByProjectIdAndDedupeKeyAndDeletedAtIsNull(ProjectAccess.current(), dedupeKey);
             if (existing.isPresent()) {
                 return new Uploaded(view(existing.get()), false);
             }
+            projects.checkStorage(ProjectAccess.current(), staged.size());
             String nul = Text.nulPath(json.valueToTree(summary.tensors().stream().map(DatasetView.TensorView::of).toList()), "tensors");
             if (nul == null && summary.classNames() != null) {
                 nul = Text.nulPath(json.valueToTree(summary.classNames()), "classNames");
@@ -153,10 +158,11 @@ public class DatasetService {
             Map<String, Object> identity = new LinkedHashMap<>(options.toMap());
             identity.put("tokenizerSha256", tokenizer.sha256());
             String dedupeKey = staged.sha256() + ":" + DatasetFormat.TEXT.apiName() + ":" + json.writeValueAsString(identity);
-            Optional<DatasetEntity> existing = datasets.findByDedupeKeyAndDeletedAtIsNull(dedupeKey);
+            Optional<DatasetEntity> existing = datasets.findByProjectIdAndDedupeKeyAndDeletedAtIsNull(ProjectAccess.current(), dedupeKey);
             if (existing.isPresent()) {
                 return new Uploaded(view(existing.get()), false);
             }
+            projects.checkStorage(ProjectAccess.current(), staged.size() + tokenizer.size());
             staged.commit();
             tokenizer.commit();
             String textJson = json.writeValueAsString(textView(options, summary.text(), tokenizer));
@@ -191,14 +197,15 @@ public class DatasetService {
                           String preJson, String tokenizerSha256, String textJson) {
         String label = Text.label(name) != null ? Text.label(name) : Text.label(originalFilename);
         String datasetName = label == null ? "dataset-" + staged.sha256().substring(0, 12) : label;
-        DatasetEntity e = new DatasetEntity(UUID.randomUUID(), datasetName, staged.sha256(), dedupeKey, summary.format().apiName(),
+        DatasetEntity e = new DatasetEntity(ProjectAccess.current(), UUID.randomUUID(), datasetName, staged.sha256(), dedupeKey, summary.format().apiName(),
                 staged.size(), summary.sampleCount(), json.writeValueAsString(summary.tensors().stream().map(DatasetView.TensorView::of).toList()),
                 summary.hasLabels(), summary.classNames() == null ? null : json.writeValueAsString(summary.classNames()),
                 preJson, tokenizerSha256, textJson, Instant.now().truncatedTo(ChronoUnit.MICROS));
         try {
             datasets.saveAndFlush(e);
         } catch (DataIntegrityViolationException race) {
-            return new Uploaded(view(datasets.findByDedupeKeyAndDeletedAtIsNull(dedupeKey).orElseThrow(() -> race)), false);
+            return new Uploaded(view(datasets.findByProjectIdAndDedupeKeyAndDeletedAtIsNull(ProjectAccess.current(), dedupeKey)
+                    .orElseThrow(() -> race)), false);
         }
         log.info("dataset {} stored: {} ({}, {} samples)", e.getId(), datasetName, e.getFormat(), e.getSampleCount());
         return new Uploaded(view(e), true);
@@ -248,8 +255,9 @@ public class DatasetService {
         return view(live(id));
     }
 
+    /** The dataset, deleted or not; 404 for another project's. */
     public DatasetEntity entity(UUID id) {
-        return datasets.findById(id).orElseThrow(() -> ApiException.notFound("dataset", id));
+        return find(id).orElseThrow(() -> ApiException.notFound("dataset", id));
     }
 
     /** The dataset if it is not deleted: 404 when unknown or deleted. */
@@ -261,8 +269,9 @@ public class DatasetService {
         return e;
     }
 
+    /** The dataset if the caller's project may see it. */
     public Optional<DatasetEntity> find(UUID id) {
-        return datasets.findById(id);
+        return datasets.findById(id).filter(d -> ProjectAccess.visible(d.getProjectId()));
     }
 
     public Path file(DatasetEntity e) {
@@ -327,7 +336,7 @@ public class DatasetService {
     }
 
     public Page<DatasetView> list(int page, int size) {
-        var p = datasets.findByDeletedAtIsNull(PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt").and(Sort.by("id"))));
+        var p = datasets.findByProjectIdAndDeletedAtIsNull(ProjectAccess.current(), PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt").and(Sort.by("id"))));
         return new Page<>(p.getContent().stream().map(this::view).toList(), page, size, p.getTotalElements());
     }
 

@@ -38,7 +38,7 @@ public class JobController {
     }
 
     @PostMapping(consumes = MediaType.APPLICATION_JSON_VALUE)
-    @Operation(summary = "Submit a job",
+    @Operation(operationId = "submitJob", summary = "Submit a job",
             description = "Body {type, modelId, calibrationDatasetId?, evaluationDatasetId?, trainingDatasetId?, config, priority?, maxAttempts?}. "
                     + "The config is validated and completed with defaults; datasets are checked against the model's inputs. "
                     + "A repeat with the same Idempotency-Key returns the first job with 200.")
@@ -49,7 +49,7 @@ public class JobController {
     }
 
     @GetMapping
-    @Operation(summary = "List jobs, newest first, filtered by state, type and model")
+    @Operation(operationId = "listJobs", summary = "List jobs, newest first, filtered by state, type and model")
     public Page<JobView> list(@RequestParam(required = false) String state, @RequestParam(required = false) String type,
                               @RequestParam(required = false) UUID modelId,
                               @RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
@@ -58,25 +58,25 @@ public class JobController {
     }
 
     @GetMapping("/{id}")
-    @Operation(summary = "One job, with progress, result, artifacts and report ids")
+    @Operation(operationId = "getJob", summary = "One job, with progress, result, artifacts and report ids")
     public JobView get(@PathVariable UUID id) {
         return service.get(id);
     }
 
     @PostMapping("/{id}/cancel")
-    @Operation(summary = "Cancel a job (a queued job at once; a running job at its next progress point, within seconds)")
+    @Operation(operationId = "cancelJob", summary = "Cancel a job (a queued job at once; a running job at its next progress point, within seconds)")
     public JobView cancel(@PathVariable UUID id) {
         return service.cancel(id);
     }
 
     @PostMapping("/{id}/retry")
-    @Operation(summary = "Requeue a failed or cancelled job")
+    @Operation(operationId = "retryJob", summary = "Requeue a failed or cancelled job")
     public JobView retry(@PathVariable UUID id) {
         return service.retry(id);
     }
 
     @GetMapping("/{id}/logs")
-    @Operation(summary = "The job's log lines (after=seq to page on)")
+    @Operation(operationId = "getJobLogs", summary = "The job's log lines (after=seq to page on)")
     public List<JobLogRepository.LogLine> logs(@PathVariable UUID id, @RequestParam(defaultValue = "0") long after,
                                                @RequestParam(defaultValue = "1000") int limit) {
         if (limit < 1 || limit > 10000) {
@@ -86,7 +86,7 @@ public class JobController {
     }
 
     @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-    @Operation(summary = "Follow a job: server-sent events 'state', 'progress' and 'log' until it ends")
+    @Operation(operationId = "followJobEvents", summary = "Follow a job: server-sent events 'state', 'progress' and 'log' until it ends")
     public SseEmitter events(@PathVariable UUID id) {
         service.record(id);
         return events.follow(id);

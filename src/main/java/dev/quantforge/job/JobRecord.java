@@ -4,7 +4,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 
-/** One row of the job table (JSON columns as text; requestHash: canonical hash of the submitted body, for Idempotency-Key reuse). */
+/**
+ * One row of the job table (JSON columns as text; requestHash: canonical hash of the submitted body, for Idempotency-Key
+ * reuse; projectId: the project that submitted it).
+ */
 public record JobRecord(
         UUID id,
         String type,
@@ -33,5 +36,6 @@ public record JobRecord(
         Instant startedAt,
         Instant finishedAt,
         Instant updatedAt,
-        String requestHash) {
+        String requestHash,
+        UUID projectId) {
 }

@@ -18,6 +18,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
 import dev.quantforge.platform.Text;
+import dev.quantforge.platform.access.ProjectAccess;
 
 /**
  * The job table is the queue. Every state change is one guarded SQL statement, so concurrent
@@ -35,7 +36,7 @@ public class JobRepository {
     static final String COLUMNS = "id, type, state, model_id, calibration_dataset_id, evaluation_dataset_id, training_dataset_id, "
             + "config::text as config, priority, requirements, attempts, max_attempts, idempotency_key, lease_owner, worker_id, lease_expires_at, "
             + "cancel_requested, progress_fraction, progress_phase, progress_message, result::text as result, error_code, error_message, "
-            + "created_at, started_at, finished_at, updated_at, request_hash";
+            + "created_at, started_at, finished_at, updated_at, request_hash, project_id";
 
     private final JdbcClient jdbc;
 
@@ -43,10 +44,17 @@ public class JobRepository {
         this.jdbc = jdbc;
     }
 
-    /** A new job to insert. */
+    /** A new job to insert, in {@code projectId} (the constructors without it: the caller's project). */
     public record NewJob(UUID id, String type, UUID modelId, UUID calibrationDatasetId, UUID evaluationDatasetId,
                          UUID trainingDatasetId, String configJson, int priority, List<String> requirements,
-                         int maxAttempts, String idempotencyKey, String requestHash) {
+                         int maxAttempts, String idempotencyKey, String requestHash, UUID projectId) {
+
+        public NewJob(UUID id, String type, UUID modelId, UUID calibrationDatasetId, UUID evaluationDatasetId,
+                      UUID trainingDatasetId, String configJson, int priority, List<String> requirements,
+                      int maxAttempts, String idempotencyKey, String requestHash) {
+            this(id, type, modelId, calibrationDatasetId, evaluationDatasetId, trainingDatasetId, configJson, priority, requirements,
+                    maxAttempts, idempotencyKey, requestHash, ProjectAccess.current());
+        }
 
         /** A job inserted without a request body to compare a reused Idempotency-Key against. */
         public NewJob(UUID id, String type, UUID modelId, UUID calibrationDatasetId, UUID evaluationDatasetId,
@@ -61,10 +69,12 @@ public class JobRepository {
     public boolean insert(NewJob j) {
         int n = jdbc.sql("""
                         insert into job (id, type, state, model_id, calibration_dataset_id, evaluation_dataset_id, training_dataset_id,
-                                         config, priority, requirements, max_attempts, idempotency_key, request_hash, progress_phase, progress_message)
+                                         config, priority, requirements, max_attempts, idempotency_key, request_hash, progress_phase, progress_message,
+                                         project_id)
                         values (:id, :type, 'queued', :model, :calib, :eval, :train, cast(:config as jsonb), :priority,
-                                string_to_array(:req, ','), :maxAttempts, :key, :hash, 'queued', 'waiting for a worker')
-                        on conflict (idempotency_key) do nothing""")
+                                string_to_array(:req, ','), :maxAttempts, :key, :hash, 'queued', 'waiting for a worker', :project)
+                        on conflict (project_id, idempotency_key) do nothing""")
+                .param("project", j.projectId())
                 .param("id", j.id()).param("type", j.type()).param("model", j.modelId())
                 .param("calib", j.calibrationDatasetId()).param("eval", j.evaluationDatasetId()).param("train", j.trainingDatasetId())
                 .param("config", j.configJson()).param("priority", j.priority())
@@ -74,17 +84,23 @@ public class JobRepository {
         return n == 1;
     }
 
+    /** The job, if the caller's project may see it (ProjectAccess: the service itself sees every job). */
     public Optional<JobRecord> find(UUID id) {
-        return jdbc.sql("select " + COLUMNS + " from job where id = :id").param("id", id).query(ROW).optional();
+        return jdbc.sql("select " + COLUMNS + " from job where id = :id").param("id", id).query(ROW).optional()
+                .filter(j -> ProjectAccess.visible(j.projectId()));
     }
 
+    /** The caller's project's job with this Idempotency-Key. */
     public Optional<JobRecord> findByIdempotencyKey(String key) {
-        return jdbc.sql("select " + COLUMNS + " from job where idempotency_key = :k").param("k", key).query(ROW).optional();
+        return jdbc.sql("select " + COLUMNS + " from job where project_id = :p and idempotency_key = :k")
+                .param("p", ProjectAccess.current()).param("k", key).query(ROW).optional();
     }
 
+    /** The caller's project's jobs. */
     public List<JobRecord> list(JobState state, String type, UUID modelId, int page, int size) {
         return jdbc.sql("select " + COLUMNS + " from job where " + FILTER + " order by created_at desc, id limit :size offset :offset")
                 .param("state", state == null ? null : state.apiName()).param("type", type).param("model", modelId)
+                .param("project", ProjectAccess.current())
                 .param("size", size).param("offset", (long) page * size)
                 .query(ROW).list();
     }
@@ -92,10 +108,11 @@ public class JobRepository {
     public long count(JobState state, String type, UUID modelId) {
         return jdbc.sql("select count(*) from job where " + FILTER)
                 .param("state", state == null ? null : state.apiName()).param("type", type).param("model", modelId)
+                .param("project", ProjectAccess.current())
                 .query(Long.class).single();
     }
 
-    private static final String FILTER = "(cast(:state as text) is null or state = cast(:state as text)) "
+    private static final String FILTER = "project_id = :project and (cast(:state as text) is null or state = cast(:state as text)) "
             + "and (cast(:type as text) is null or type = cast(:type as text)) and (cast(:model as uuid) is null or model_id = cast(:model as uuid))";
 
     /**
@@ -103,14 +120,21 @@ public class JobRepository {
      * none fits. Increments attempts and grants a lease of {@code leaseSeconds}.
      */
     public Optional<JobRecord> claim(String workerId, Collection<String> capabilities, int leaseSeconds) {
+        return claim(workerId, capabilities, leaseSeconds, null);
+    }
+
+    /** As {@link #claim(String, Collection, int)}, among {@code projectId}'s jobs only (null: every project's). */
+    public Optional<JobRecord> claim(String workerId, Collection<String> capabilities, int leaseSeconds, UUID projectId) {
         return jdbc.sql("update job set state = 'running', lease_owner = :owner, worker_id = :owner, "
                         + "lease_expires_at = now() + make_interval(secs => :lease), attempts = attempts + 1, "
                         + "started_at = now(), finished_at = null, updated_at = now(), "
                         + "progress_fraction = 0, progress_phase = 'starting', progress_message = 'claimed by worker ' || :owner "
                         + "where id = (select id from job where state = 'queued' and requirements <@ string_to_array(:caps, ',') "
+                        + "and (cast(:project as uuid) is null or project_id = cast(:project as uuid)) "
                         + "order by priority desc, created_at, id limit 1 for update skip locked) "
                         + "returning " + COLUMNS)
                 .param("owner", workerId).param("lease", leaseSeconds).param("caps", String.join(",", capabilities))
+                .param("project", projectId)
                 .query(ROW).optional();
     }
 
@@ -350,7 +374,8 @@ public class JobRepository {
                 instant(rs, "started_at"),
                 instant(rs, "finished_at"),
                 instant(rs, "updated_at"),
-                rs.getString("request_hash"));
+                rs.getString("request_hash"),
+                rs.getObject("project_id", UUID.class));
     }
 
     private static Instant instant(ResultSet rs, String col) throws SQLException {

@@ -23,6 +23,8 @@ import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.ApiException.FieldError;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.Text;
+import dev.quantforge.platform.access.ProjectAccess;
+import dev.quantforge.platform.access.ProjectService;
 import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.quant.inspect.ModelSummary;
 import dev.quantforge.quant.data.InputBinding;
@@ -44,10 +46,13 @@ public class JobService {
     private final ModelService models;
     private final DatasetService datasets;
     private final ObjectMapper json;
+    private final ProjectService projects;
     private final Map<String, JobTypeSpec> specs = new HashMap<>();
 
     public JobService(JobRepository jobs, JobLogRepository logs, ArtifactRepository artifacts, ReportRepository reports,
-                      ModelService models, DatasetService datasets, ObjectMapper json, List<JobTypeSpec.Declared> types) {
+                      ModelService models, DatasetService datasets, ObjectMapper json, List<JobTypeSpec.Declared> types,
+                      ProjectService projects) {
+        this.projects = projects;
         this.jobs = jobs;
         this.logs = logs;
         this.artifacts = artifacts;
@@ -133,7 +138,12 @@ public class JobService {
         if (!errors.isEmpty()) {
             throw ApiException.invalid(errors);
         }
+        UUID project = ProjectAccess.current();
         ModelEntity model = models.live(modelId);
+        if (!model.getProjectId().equals(project)) {
+            // a caller that reads every project (the service token) still submits in its own project, on its own inputs
+            throw ApiException.notFound("model", modelId);
+        }
         if (spec.quantizes() && models.summary(model).quantizableNodes().isEmpty()) {
             String msg = "model " + model.getId() + " (" + model.getName() + ") has no quantizable nodes ("
                     + String.join(", ", OpRegistry.quantizableOpTypes()) + "); its op types are " + models.summary(model).opTypes().keySet() + ", so there is nothing to quantize";
@@ -151,6 +161,9 @@ public class JobService {
         }
         for (Map.Entry<JobTypeSpec.DatasetRole, UUID> e : datasetIds.entrySet()) {
             DatasetEntity ds = datasets.live(e.getValue());
+            if (!ds.getProjectId().equals(project)) {
+                throw ApiException.notFound("dataset", e.getValue());
+            }
             if (spec.labelledDatasets().contains(e.getKey()) && !ds.isHasLabels()) {
                 String msg = "dataset " + ds.getId() + " (" + ds.getName() + ") has no labels, and a " + type
                         + " job needs them: add an integer array 'labels' to the npz, or upload images in class sub-folders";
@@ -166,12 +179,13 @@ public class JobService {
                         List.of(new FieldError(e.getKey().field(), mismatch.getMessage())));
             }
         }
+        projects.checkJobSlot(project);
         UUID id = UUID.randomUUID();
         boolean inserted = jobs.insert(new JobRepository.NewJob(id, type, modelId,
                 datasetIds.get(JobTypeSpec.DatasetRole.CALIBRATION), datasetIds.get(JobTypeSpec.DatasetRole.EVALUATION),
                 datasetIds.get(JobTypeSpec.DatasetRole.TRAINING), json.writeValueAsString(effectiveConfig), priority,
-                new ArrayList<>(spec.requirements((tools.jackson.databind.node.ObjectNode) effectiveConfig)), maxAttempts, idempotencyKey,
-                requestHash));
+                new ArrayList<>(new TreeSet<>(spec.requirements((tools.jackson.databind.node.ObjectNode) effectiveConfig))), maxAttempts,
+                idempotencyKey, requestHash, project));
         if (!inserted) {
             // a concurrent request with the same key won the insert
             return new Submitted(view(sameRequest(jobs.findByIdempotencyKey(idempotencyKey).orElseThrow(), idempotencyKey, requestHash)),
@@ -192,7 +206,8 @@ public class JobService {
         }
         try {
             UUID id = UUID.fromString(from.stringValue());
-            Optional<JobRecord> job = jobs.find(id);
+            // another project's job is no job (no existence leak, not even its model id)
+            Optional<JobRecord> job = jobs.find(id).filter(j -> j.projectId().equals(ProjectAccess.current()));
             if (job.isEmpty()) {
                 errors.add(new FieldError(field, "there is no job " + id));
                 return null;
@@ -236,7 +251,7 @@ public class JobService {
 
             @Override
             public java.util.Optional<JobTypeSpec.JobFacts> job(UUID id) {
-                return jobs.find(id).map(j -> new JobTypeSpec.JobFacts(j.id(), j.type(), j.modelId(),
+                return jobs.find(id).filter(j -> j.projectId().equals(model.getProjectId())).map(j -> new JobTypeSpec.JobFacts(j.id(), j.type(), j.modelId(),
                         j.state().apiName(), j.resultJson() == null ? null : json.readTree(j.resultJson())));
             }
         };

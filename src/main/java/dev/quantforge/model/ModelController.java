@@ -41,7 +41,7 @@ public class ModelController {
     }
 
     @PostMapping(consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
-    @Operation(summary = "Upload an ONNX model (multipart part 'file')",
+    @Operation(operationId = "uploadModel", summary = "Upload an ONNX model (multipart part 'file')",
             description = "201 with the model; 200 with the existing model when identical bytes were uploaded before.")
     public ResponseEntity<ModelView> upload(@RequestPart("file") MultipartFile file,
                                             @RequestParam(required = false) String name,
@@ -52,26 +52,26 @@ public class ModelController {
     }
 
     @PostMapping(consumes = MediaType.APPLICATION_OCTET_STREAM_VALUE)
-    @Operation(summary = "Upload an ONNX model as the raw request body")
+    @Operation(operationId = "uploadModelRaw", summary = "Upload an ONNX model as the raw request body")
     public ResponseEntity<ModelView> uploadRaw(HttpServletRequest request, @RequestParam(required = false) String name) throws IOException {
         return respond(service.upload(request.getInputStream(), name));
     }
 
     @GetMapping
-    @Operation(summary = "List models, newest first")
+    @Operation(operationId = "listModels", summary = "List models, newest first")
     public Page<ModelView> list(@RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
         Paging.check(page, size);
         return service.list(page, size);
     }
 
     @GetMapping("/{id}")
-    @Operation(summary = "One model")
+    @Operation(operationId = "getModel", summary = "One model")
     public ModelView get(@PathVariable UUID id) {
         return service.get(id);
     }
 
     @GetMapping("/{id}/content")
-    @Operation(summary = "Download the model's bytes")
+    @Operation(operationId = "downloadModel", summary = "Download the model's bytes")
     public ResponseEntity<Resource> content(@PathVariable UUID id) {
         ModelEntity e = service.live(id);
         String filename = e.getName().endsWith(".onnx") ? e.getName() : e.getName() + ".onnx";
@@ -79,7 +79,7 @@ public class ModelController {
     }
 
     @DeleteMapping("/{id}")
-    @Operation(summary = "Delete a model (409 while a queued or running job uses it)",
+    @Operation(operationId = "deleteModel", summary = "Delete a model (409 while a queued or running job uses it)",
             description = "The bytes are removed and the model answers 404 (saying it was deleted); its record stays so that "
                     + "finished jobs and their reports keep its id (their deletedInputs names it).")
     public ResponseEntity<Void> delete(@PathVariable UUID id) throws IOException {

@@ -41,7 +41,8 @@ public class ModelEntity extends SoftDeleted {
     protected ModelEntity() {
     }
 
-    public ModelEntity(UUID id, String name, String sha256, long sizeBytes, String summary, Instant createdAt) {
+    public ModelEntity(UUID projectId, UUID id, String name, String sha256, long sizeBytes, String summary, Instant createdAt) {
+        super(projectId);
         this.id = id;
         this.name = name;
         this.sha256 = sha256;

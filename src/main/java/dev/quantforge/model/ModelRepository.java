@@ -8,8 +8,8 @@ import org.springframework.data.domain.Pageable;
 import org.springframework.data.jpa.repository.JpaRepository;
 
 public interface ModelRepository extends JpaRepository<ModelEntity, UUID> {
-    /** The live (not deleted) model with these bytes. */
-    Optional<ModelEntity> findBySha256AndDeletedAtIsNull(String sha256);
+    /** The project's live (not deleted) model with these bytes. */
+    Optional<ModelEntity> findByProjectIdAndSha256AndDeletedAtIsNull(UUID projectId, String sha256);
 
-    Page<ModelEntity> findByDeletedAtIsNull(Pageable page);
+    Page<ModelEntity> findByProjectIdAndDeletedAtIsNull(UUID projectId, Pageable page);
 }

@@ -22,6 +22,8 @@ import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.Page;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.ServerPaths;
+import dev.quantforge.platform.access.ProjectAccess;
+import dev.quantforge.platform.access.ProjectService;
 import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.platform.Text;
 import dev.quantforge.quant.data.TensorInfo;
@@ -42,10 +44,12 @@ public class ModelService {
     private final QfProperties props;
     private final List<ModelDeletionGuard> guards;
     private final BlobReferences blobReferences;
+    private final ProjectService projects;
     private final ModelInspector inspector = new ModelInspector();
 
     public ModelService(ModelRepository models, BlobStore blobs, ObjectMapper json, QfProperties props, List<ModelDeletionGuard> guards,
-                        BlobReferences blobReferences) {
+                        BlobReferences blobReferences, ProjectService projects) {
+        this.projects = projects;
         this.blobReferences = blobReferences;
         this.models = models;
         this.blobs = blobs;
@@ -76,10 +80,12 @@ public class ModelService {
             if (staged.size() == 0) {
                 throw ApiException.badRequest("the upload is empty; send the .onnx file as the part 'file' or as the request body");
             }
-            Optional<ModelEntity> existing = models.findBySha256AndDeletedAtIsNull(staged.sha256());
+            UUID project = ProjectAccess.current();
+            Optional<ModelEntity> existing = models.findByProjectIdAndSha256AndDeletedAtIsNull(project, staged.sha256());
             if (existing.isPresent()) {
                 return new Uploaded(view(existing.get()), false);
             }
+            projects.checkStorage(project, staged.size());
             ModelSummary summary;
             try {
                 summary = inspector.inspect(staged.file());
@@ -95,13 +101,14 @@ public class ModelService {
             staged.commit();
             String label = Text.label(name);
             String modelName = label == null ? "model-" + staged.sha256().substring(0, 12) : label;
-            ModelEntity entity = new ModelEntity(UUID.randomUUID(), modelName, staged.sha256(), staged.size(),
+            ModelEntity entity = new ModelEntity(project, UUID.randomUUID(), modelName, staged.sha256(), staged.size(),
                     json.writeValueAsString(summary), Instant.now().truncatedTo(ChronoUnit.MICROS));
             try {
                 models.saveAndFlush(entity);
             } catch (DataIntegrityViolationException race) {
                 // the same bytes were uploaded concurrently: content addressing makes that one the model
-                return new Uploaded(view(models.findBySha256AndDeletedAtIsNull(staged.sha256()).orElseThrow(() -> race)), false);
+                return new Uploaded(view(models.findByProjectIdAndSha256AndDeletedAtIsNull(project, staged.sha256())
+                        .orElseThrow(() -> race)), false);
             }
             log.info("model {} stored: {} ({} bytes, sha256 {})", entity.getId(), modelName, staged.size(), staged.sha256());
             return new Uploaded(view(entity), true);
@@ -112,9 +119,9 @@ public class ModelService {
         return view(live(id));
     }
 
-    /** The model, deleted or not (a deleted one keeps its record for the jobs that used it). */
+    /** The model, deleted or not (a deleted one keeps its record for the jobs that used it); 404 for another project's. */
     public ModelEntity entity(UUID id) {
-        return models.findById(id).orElseThrow(() -> ApiException.notFound("model", id));
+        return find(id).orElseThrow(() -> ApiException.notFound("model", id));
     }
 
     /** The model if it is not deleted: 404 when unknown or deleted. */
@@ -126,8 +133,9 @@ public class ModelService {
         return e;
     }
 
+    /** The model if the caller's project may see it. */
     public Optional<ModelEntity> find(UUID id) {
-        return models.findById(id);
+        return models.findById(id).filter(m -> ProjectAccess.visible(m.getProjectId()));
     }
 
     public ModelSummary summary(ModelEntity e) {
@@ -148,7 +156,7 @@ public class ModelService {
     }
 
     public Page<ModelView> list(int page, int size) {
-        var p = models.findByDeletedAtIsNull(PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt").and(Sort.by("id"))));
+        var p = models.findByProjectIdAndDeletedAtIsNull(ProjectAccess.current(), PageRequest.of(page, size, Sort.by(Sort.Direction.DESC, "createdAt").and(Sort.by("id"))));
         return new Page<>(p.getContent().stream().map(this::view).toList(), page, size, p.getTotalElements());
     }
 

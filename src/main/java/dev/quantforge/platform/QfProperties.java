@@ -24,12 +24,14 @@ public record QfProperties(
         @Valid Jobs jobs,
         @Valid Worker worker,
         @Valid Security security,
-        @Valid Temp temp) {
+        @Valid Temp temp,
+        @Valid Webhooks webhooks) {
 
     public QfProperties {
         // resolved once: a relative ./data means the directory the service was started in, whatever changes later
         dataDir = dataDir == null ? null : dataDir.toAbsolutePath().normalize();
         temp = temp == null ? new Temp(null, null) : temp;
+        webhooks = webhooks == null ? new Webhooks(null, null, null, null, null) : webhooks;
     }
 
     public record Db(@Min(1) @Max(65535) int embeddedPort) {
@@ -44,8 +46,17 @@ public record QfProperties(
     public record Worker(@Min(0) @Max(64) int concurrency, String name, @Min(10) @Max(60000) int pollMillis) {
     }
 
-    /** @param publicMetrics {@code /actuator/prometheus} answers without the API token (scrapers inside the cluster) */
-    public record Security(boolean publicMetrics) {
+    /**
+     * @param publicMetrics {@code /actuator/prometheus} answers without the API token (scrapers inside the cluster)
+     * @param openAccess    without QF_API_TOKEN, who may call without a key (as the default project's admin): {@code loopback}
+     *                      (the default), {@code true} (every address: compose and Helm without a token) or {@code false}
+     */
+    public record Security(boolean publicMetrics, String openAccess) {
+        public static final String DEFAULT_OPEN_ACCESS = "loopback";
+
+        public Security {
+            openAccess = openAccess == null || openAccess.isBlank() ? DEFAULT_OPEN_ACCESS : openAccess;
+        }
     }
 
     /**
@@ -60,6 +71,30 @@ public record QfProperties(
         public Temp {
             cleanupIntervalMinutes = cleanupIntervalMinutes == null ? DEFAULT_CLEANUP_INTERVAL_MINUTES : cleanupIntervalMinutes;
             maxAgeMinutes = maxAgeMinutes == null ? DEFAULT_MAX_AGE_MINUTES : maxAgeMinutes;
+        }
+    }
+
+    /**
+     * Webhook deliveries: retried after {@code retryInitialMillis}, doubling up to {@code retryMaxMillis}, until
+     * {@code maxAttempts} attempts failed; each POST may take {@code timeoutMillis}; due deliveries are looked for every
+     * {@code pollMillis}.
+     */
+    public record Webhooks(@Min(10) @Max(3600000) Integer retryInitialMillis, @Min(10) @Max(86400000) Integer retryMaxMillis,
+                           @Min(1) @Max(100) Integer maxAttempts, @Min(100) @Max(300000) Integer timeoutMillis,
+                           @Min(10) @Max(60000) Integer pollMillis) {
+        // the defaults' one place (application.yml leaves them unset)
+        public static final int DEFAULT_RETRY_INITIAL_MILLIS = 1000;
+        public static final int DEFAULT_RETRY_MAX_MILLIS = 3600000;
+        public static final int DEFAULT_MAX_ATTEMPTS = 15;
+        public static final int DEFAULT_TIMEOUT_MILLIS = 10000;
+        public static final int DEFAULT_POLL_MILLIS = 500;
+
+        public Webhooks {
+            retryInitialMillis = retryInitialMillis == null ? DEFAULT_RETRY_INITIAL_MILLIS : retryInitialMillis;
+            retryMaxMillis = retryMaxMillis == null ? DEFAULT_RETRY_MAX_MILLIS : retryMaxMillis;
+            maxAttempts = maxAttempts == null ? DEFAULT_MAX_ATTEMPTS : maxAttempts;
+            timeoutMillis = timeoutMillis == null ? DEFAULT_TIMEOUT_MILLIS : timeoutMillis;
+            pollMillis = pollMillis == null ? DEFAULT_POLL_MILLIS : pollMillis;
         }
     }
 

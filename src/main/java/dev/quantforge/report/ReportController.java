@@ -27,7 +27,7 @@ public class ReportController {
     }
 
     @GetMapping("/api/v1/reports/compare")
-    @Operation(summary = "Compare reports: per-node differences of their configurations and the metric deltas",
+    @Operation(operationId = "compareReports", summary = "Compare reports: per-node differences of their configurations and the metric deltas",
             description = "ids=a,b[,c...]: deltas and differences are relative to the first report.")
     public tools.jackson.databind.node.ObjectNode compare(@RequestParam String ids) {
         List<UUID> list = new ArrayList<>();
@@ -46,13 +46,13 @@ public class ReportController {
     }
 
     @GetMapping("/api/v1/reports/{id}")
-    @Operation(summary = "One report")
+    @Operation(operationId = "getReport", summary = "One report")
     public ReportView get(@PathVariable UUID id) {
         return reports.find(id).orElseThrow(() -> ApiException.notFound("report", id));
     }
 
     @GetMapping("/api/v1/jobs/{id}/reports")
-    @Operation(summary = "The reports a job wrote")
+    @Operation(operationId = "listJobReports", summary = "The reports a job wrote")
     public List<ReportView> forJob(@PathVariable UUID id) {
         if (!reports.jobExists(id)) {
             throw ApiException.notFound("job", id);
@@ -61,7 +61,7 @@ public class ReportController {
     }
 
     @GetMapping("/api/v1/models/{id}/reports")
-    @Operation(summary = "Every configuration ever measured for a model (the results database)",
+    @Operation(operationId = "listModelReports", summary = "Every configuration ever measured for a model (the results database)",
             description = "sort=top1 (best first) or latency (fastest first); pareto=true keeps only configurations no other "
                     + "configuration beats on both top-1 and p50 latency.")
     public List<ReportView> forModel(@PathVariable UUID id, @RequestParam(required = false) String sort,

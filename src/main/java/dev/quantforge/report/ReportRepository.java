@@ -12,6 +12,8 @@ import org.springframework.stereotype.Repository;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
+import dev.quantforge.platform.access.ProjectAccess;
+
 /** The results database: accuracy + latency of every layer configuration ever measured. */
 @Repository
 public class ReportRepository {
@@ -47,8 +49,12 @@ public class ReportRepository {
     private static final String SELECT = "select id, job_id, model_id, config_hash, config::text as config, metrics::text as metrics, "
             + "runtime::text as runtime, layers::text as layers, created_at from report ";
 
+    /** Reports of jobs of the caller's project (ProjectAccess.scope(): null for the service itself). */
+    private static final String VISIBLE = "(cast(:scope as uuid) is null or job_id in (select j.id from job j where j.project_id = cast(:scope as uuid)))";
+
+    /** The report, if the caller's project may see it. */
     public Optional<ReportView> find(UUID id) {
-        return jdbc.sql(SELECT + "where id = :id").param("id", id).query(row).optional();
+        return jdbc.sql(SELECT + "where id = :id and " + VISIBLE).param("id", id).param("scope", ProjectAccess.scope()).query(row).optional();
     }
 
     public List<ReportView> forJob(UUID jobId) {
@@ -59,13 +65,15 @@ public class ReportRepository {
         return jdbc.sql("select id from report where job_id = :j order by created_at, id").param("j", jobId).query(UUID.class).list();
     }
 
-    /** Whether the model was ever uploaded (a deleted model keeps its row and its results). */
+    /** Whether the model was ever uploaded (a deleted model keeps its row and its results) and the caller may see it. */
     public boolean modelExists(UUID modelId) {
-        return jdbc.sql("select exists(select 1 from model where id = :id)").param("id", modelId).query(Boolean.class).single();
+        return jdbc.sql("select exists(select 1 from model where id = :id and (cast(:scope as uuid) is null or project_id = cast(:scope as uuid)))")
+                .param("id", modelId).param("scope", ProjectAccess.scope()).query(Boolean.class).single();
     }
 
     public boolean jobExists(UUID jobId) {
-        return jdbc.sql("select exists(select 1 from job where id = :id)").param("id", jobId).query(Boolean.class).single();
+        return jdbc.sql("select exists(select 1 from job where id = :id and (cast(:scope as uuid) is null or project_id = cast(:scope as uuid)))")
+                .param("id", jobId).param("scope", ProjectAccess.scope()).query(Boolean.class).single();
     }
 
     public List<ReportView> forModel(UUID modelId) {

@@ -39,6 +39,8 @@ import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.Text;
+import dev.quantforge.platform.access.Caller;
+import dev.quantforge.platform.access.ProjectAccess;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 
@@ -82,8 +84,8 @@ public class WorkerController {
     }
 
     @PostMapping
-    @Operation(summary = "Register a worker with its capabilities ({cpu:true, onnxruntime:{...}, cuda:true, tensorrt:{version, trtexec}, "
-            + "gpu:{name, computeCapability, memoryMiB, driver, cuda}, tags:[...]})")
+    @Operation(operationId = "registerWorker", summary = "Register a worker with its capabilities ({cpu:true, onnxruntime:{...}, cuda:true, "
+            + "tensorrt:{version, trtexec}, gpu:{name, computeCapability, memoryMiB, driver, cuda}, tags:[...]})")
     public ResponseEntity<Map<String, Object>> register(@RequestBody Registration body) {
         if (body == null || body.name() == null || body.name().isBlank()) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("name", "is required")));
@@ -97,23 +99,25 @@ public class WorkerController {
         if (name == null) {
             throw ApiException.invalid(List.of(new ApiException.FieldError("name", "is required (printable characters)")));
         }
-        UUID id = registry.register(name, caps, true);
+        Caller caller = ProjectAccess.caller();
+        // a worker key of the default project (or QF_API_TOKEN) registers a fleet worker; another project's key, that project's
+        UUID id = registry.register(name, caps, true, caller.seesAllProjects() ? null : caller.projectId());
         return ResponseEntity.status(HttpStatus.CREATED).body(Map.of("id", id, "name", name, "capabilities", caps,
                 "capabilityTags", WorkerRegistry.tags(caps), "leaseSeconds", props.jobs().leaseSeconds(),
                 "heartbeatSeconds", Math.max(1, props.jobs().leaseSeconds() / 4)));
     }
 
     @GetMapping
-    @Operation(summary = "Workers: name, capabilities, last heartbeat, current job, live")
+    @Operation(operationId = "listWorkers", summary = "Workers: name, capabilities, last heartbeat, current job, live")
     public List<WorkerRegistry.WorkerInfo> list() {
-        return registry.list(registry.liveSeconds());
+        return registry.list(registry.liveSeconds()).stream().filter(WorkerController::visible).toList();
     }
 
     public record LeaseRequest(Integer waitSeconds) {
     }
 
     @PostMapping("/{id}/lease")
-    @Operation(summary = "Lease the next job this worker can run; waits up to waitSeconds (≤ 60), 204 when none")
+    @Operation(operationId = "leaseJob", summary = "Lease the next job this worker can run; waits up to waitSeconds (≤ 60), 204 when none")
     public ResponseEntity<ObjectNode> lease(@PathVariable UUID id, @RequestBody(required = false) LeaseRequest body)
             throws InterruptedException {
         WorkerRegistry.WorkerInfo worker = worker(id);
@@ -124,7 +128,7 @@ public class WorkerController {
         long end = System.nanoTime() + wait * 1_000_000_000L;
         do {
             registry.touch(id, null);
-            Optional<JobRecord> claimed = jobs.claim(id.toString(), worker.capabilityTags(), props.jobs().leaseSeconds());
+            Optional<JobRecord> claimed = jobs.claim(id.toString(), worker.capabilityTags(), props.jobs().leaseSeconds(), worker.projectId());
             if (claimed.isPresent()) {
                 JobRecord job = claimed.get();
                 List<String> deleted = jobs.deletedInputs(job);
@@ -200,7 +204,7 @@ public class WorkerController {
     }
 
     @PostMapping("/{id}/jobs/{jobId}/heartbeat")
-    @Operation(summary = "Renew the lease and report progress; the answer says whether cancel was requested",
+    @Operation(operationId = "heartbeatJob", summary = "Renew the lease and report progress; the answer says whether cancel was requested",
             description = "leaseLost=true (with cancelRequested=true) means the job is no longer this worker's: stop and drop its result.")
     public Map<String, Object> heartbeat(@PathVariable UUID id, @PathVariable UUID jobId, @RequestBody(required = false) Heartbeat body) {
         worker(id);
@@ -217,7 +221,7 @@ public class WorkerController {
     }
 
     @PostMapping(path = "/{id}/jobs/{jobId}/complete", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
-    @Operation(summary = "Complete a job: multipart part 'result' = {result, reports:[...], artifacts:[{kind, name, part, resultField}]} "
+    @Operation(operationId = "completeJob", summary = "Complete a job: multipart part 'result' = {result, reports:[...], artifacts:[{kind, name, part, resultField}]} "
             + "plus one file part per artifact")
     public ResponseEntity<Map<String, Object>> complete(@PathVariable UUID id, @PathVariable UUID jobId,
                                                         MultipartHttpServletRequest request) throws IOException {
@@ -271,7 +275,7 @@ public class WorkerController {
     }
 
     @PostMapping("/{id}/jobs/{jobId}/reports")
-    @Operation(summary = "Store a report while the job runs (a probe or a trial): {config, metrics, runtime, layers}")
+    @Operation(operationId = "storeJobReport", summary = "Store a report while the job runs (a probe or a trial): {config, metrics, runtime, layers}")
     public Map<String, Object> report(@PathVariable UUID id, @PathVariable UUID jobId, @RequestBody JsonNode body) {
         worker(id);
         JobRecord job = jobService.record(jobId);
@@ -291,7 +295,7 @@ public class WorkerController {
     }
 
     @PostMapping("/{id}/jobs/{jobId}/fail")
-    @Operation(summary = "Report that a job failed (retryable → requeued while attempts remain); code 'cancelled' acknowledges a cancel")
+    @Operation(operationId = "failJob", summary = "Report that a job failed (retryable → requeued while attempts remain); code 'cancelled' acknowledges a cancel")
     public Map<String, Object> fail(@PathVariable UUID id, @PathVariable UUID jobId, @RequestBody Failure body) {
         worker(id);
         jobService.record(jobId);
@@ -312,6 +316,13 @@ public class WorkerController {
     }
 
     private WorkerRegistry.WorkerInfo worker(UUID id) {
-        return registry.find(id, registry.liveSeconds()).orElseThrow(() -> ApiException.notFound("worker", id));
+        return registry.find(id, registry.liveSeconds()).filter(WorkerController::visible)
+                .orElseThrow(() -> ApiException.notFound("worker", id));
+    }
+
+    /** A fleet worker is the service's (visible to callers that see every project); a project's worker to that project. */
+    private static boolean visible(WorkerRegistry.WorkerInfo w) {
+        UUID scope = ProjectAccess.scope();
+        return scope == null || scope.equals(w.projectId());
     }
 }

@@ -21,9 +21,11 @@ public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorker
     /**
      * @param currentJobId the job the worker runs now: only while it holds that job's lease (a dead worker holds none)
      * @param state        {@code live} when heard from within two lease periods, else {@code gone}
+     * @param projectId    the project whose jobs it leases (registered with that project's worker key); null: the
+     *                     service's shared fleet, which runs every project's jobs
      */
     public record WorkerInfo(UUID id, String name, JsonNode capabilities, List<String> capabilityTags, boolean remote,
-                             Instant lastHeartbeatAt, UUID currentJobId, Instant createdAt, boolean live, String state) {
+                             Instant lastHeartbeatAt, UUID currentJobId, Instant createdAt, boolean live, String state, UUID projectId) {
     }
 
     private final JdbcClient jdbc;
@@ -42,10 +44,15 @@ public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorker
     }
 
     public UUID register(String name, JsonNode capabilities, boolean remote) {
+        return register(name, capabilities, remote, null);
+    }
+
+    /** Registers a worker of {@code projectId} (null: the shared fleet). */
+    public UUID register(String name, JsonNode capabilities, boolean remote, UUID projectId) {
         UUID id = UUID.randomUUID();
-        jdbc.sql("insert into worker (id, name, capabilities, remote) values (:id, :name, cast(:caps as jsonb), :remote)")
+        jdbc.sql("insert into worker (id, name, capabilities, remote, project_id) values (:id, :name, cast(:caps as jsonb), :remote, :p)")
                 .param("id", id).param("name", name).param("caps", json.writeValueAsString(capabilities)).param("remote", remote)
-                .update();
+                .param("p", projectId).update();
         return id;
     }
 
@@ -69,7 +76,7 @@ public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorker
     }
 
     public List<WorkerInfo> list(int liveSeconds) {
-        return jdbc.sql("select w.id, w.name, w.capabilities::text as caps, w.remote, w.last_heartbeat_at, w.created_at, "
+        return jdbc.sql("select w.id, w.name, w.capabilities::text as caps, w.remote, w.last_heartbeat_at, w.created_at, w.project_id, "
                         + "case when j.id is not null then w.current_job_id end as current_job_id, "
                         + "w.last_heartbeat_at > now() - make_interval(secs => :live) as live from worker w "
                         + "left join job j on j.id = w.current_job_id and j.state = 'running' and j.lease_owner = w.id::text "
@@ -80,7 +87,7 @@ public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorker
                     return new WorkerInfo(rs.getObject("id", UUID.class), rs.getString("name"), caps, tags(caps),
                             rs.getBoolean("remote"), rs.getObject("last_heartbeat_at", Timestamp.class).toInstant(),
                             rs.getObject("current_job_id", UUID.class), rs.getObject("created_at", Timestamp.class).toInstant(),
-                            rs.getBoolean("live"), rs.getBoolean("live") ? "live" : "gone");
+                            rs.getBoolean("live"), rs.getBoolean("live") ? "live" : "gone", rs.getObject("project_id", UUID.class));
                 }).list();
     }
 

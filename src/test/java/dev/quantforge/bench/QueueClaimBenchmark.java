@@ -84,9 +84,9 @@ class QueueClaimBenchmark {
     private static double insertMultiRow(String createdAt) {
         emptyQueue();
         long t0 = System.nanoTime();
-        int n = jdbc.sql("insert into job (id, type, state, model_id, config, priority, requirements, max_attempts, progress_phase, progress_message, created_at) "
+        int n = jdbc.sql("insert into job (id, type, state, model_id, config, priority, requirements, max_attempts, progress_phase, progress_message, created_at, project_id) "
                         + "select gen_random_uuid(), 'benchmark', 'queued', :model, '{}'::jsonb, 0, '{cpu}', 3, 'queued', 'waiting for a worker', "
-                        + createdAt + " from generate_series(1, :n)")
+                        + createdAt + ", '00000000-0000-0000-0000-000000000001' from generate_series(1, :n)")
                 .param("model", modelId).param("n", JOBS).update();
         assertThat(n).isEqualTo(JOBS);
         double s = seconds(t0);

@@ -41,7 +41,9 @@ class ApiSecurityTest extends ServiceTest {
             {"GET", "/api/v1/artifacts/" + ID + "/content"}, {"GET", "/api/v1/artifacts/" + ID + "/histograms"},
             {"GET", "/api/v1/artifacts/" + ID + "/histograms/tensor?name=x"}, {"GET", "/api/v1/datasets/" + ID + "/samples/0/preview.png"},
             {"GET", "/api/v1/workers"}, {"POST", "/api/v1/workers"},
-            {"POST", "/api/v1/workers/" + ID + "/lease"}, {"GET", "/actuator/metrics"}, {"GET", "/actuator/info"}};
+            {"POST", "/api/v1/workers/" + ID + "/lease"}, {"GET", "/api/v1/projects"}, {"GET", "/api/v1/projects/current"},
+            {"POST", "/api/v1/projects/" + ID + "/keys"}, {"GET", "/api/v1/webhooks"}, {"GET", "/api/v1/webhooks/" + ID + "/deliveries"},
+            {"GET", "/actuator/metrics"}, {"GET", "/actuator/info"}};
 
     @Test
     void requestsWithoutTheTokenAre401ProblemsAndWithItPass() {

@@ -54,7 +54,11 @@ public final class Api {
     /** The raw bytes of a download. */
     public byte[] getBytes(String path) {
         try {
-            HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(uri(path)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri(path)).GET();
+            if (token != null) {
+                request.header("Authorization", "Bearer " + token);
+            }
+            HttpResponse<byte[]> r = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             if (r.statusCode() != 200) {
                 throw new AssertionError("GET " + path + " → " + r.statusCode());
             }
@@ -79,6 +83,12 @@ public final class Api {
             b.header(headers[i], headers[i + 1]);
         }
         return send(b);
+    }
+
+    public Res patchJson(String path, Object body) {
+        String text = body instanceof String s ? s : JSON.writeValueAsString(body);
+        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString(text)));
     }
 
     public Res postRaw(String path, byte[] body) {

@@ -14,11 +14,13 @@ public final class ServiceProcess {
     private ServiceProcess() {
     }
 
-    public static ConfigurableApplicationContext start(String dbUrl, Path dataDir, int workers) {
-        return new SpringApplicationBuilder(QuantforgeApplication.class).run(
+    public static ConfigurableApplicationContext start(String dbUrl, Path dataDir, int workers, String... extraArgs) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
                 "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=" + TestDatabase.username(),
                 "--spring.datasource.password=" + TestDatabase.password(), "--qf.data-dir=" + dataDir, "--server.port=0",
-                "--qf.worker.concurrency=" + workers, "--qf.worker.poll-millis=100", "--qf.jobs.reaper-interval-seconds=1");
+                "--qf.worker.concurrency=" + workers, "--qf.worker.poll-millis=100", "--qf.jobs.reaper-interval-seconds=1"));
+        args.addAll(java.util.List.of(extraArgs));
+        return new SpringApplicationBuilder(QuantforgeApplication.class).run(args.toArray(String[]::new));
     }
 
     public static Api api(ConfigurableApplicationContext ctx) {

@@ -296,7 +296,7 @@ public final class TestDatabase {
     /** Inserts a placeholder model row (jobs reference a model) and returns its id. */
     public static java.util.UUID insertPlaceholderModel(org.springframework.jdbc.core.simple.JdbcClient jdbc) {
         java.util.UUID id = java.util.UUID.randomUUID();
-        jdbc.sql("insert into model (id, name, sha256, size_bytes, summary) values (:id, 'm', :sha, 1, '{}')")
+        jdbc.sql("insert into model (id, name, sha256, size_bytes, summary, project_id) values (:id, 'm', :sha, 1, '{}', '00000000-0000-0000-0000-000000000001')")
                 .param("id", id).param("sha", "0".repeat(64)).update();
         return id;
     }

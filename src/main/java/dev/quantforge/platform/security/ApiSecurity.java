@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.annotation.web.configuration.EnableWebSecurity;
@@ -21,6 +22,8 @@ import jakarta.servlet.DispatcherType;
 
 import dev.quantforge.platform.ProblemResponses;
 import dev.quantforge.platform.QfProperties;
+import dev.quantforge.platform.access.ProjectService;
+import dev.quantforge.platform.access.Scope;
 
 /**
  * Who may call what. Authentication runs on Spring Security's filter chain, behind its
@@ -30,10 +33,11 @@ import dev.quantforge.platform.QfProperties;
  * path reaches a controller past the check.
  *
  * <p>Deny by default: with {@code QF_API_TOKEN} set, every request needs
- * {@code Authorization: Bearer <token>} except the explicitly public ones — the health probes,
+ * {@code Authorization: Bearer <key>} (the token or a project's API key, whose scopes decide what it may call) except
+ * the explicitly public ones — the health probes,
  * the OpenAPI document and Swagger UI, the dashboard's page and static files, and {@code /actuator/prometheus} unless
- * {@code QF_METRICS_PUBLIC=false}. Without a token the service is open (a single-user machine; the
- * start-up log says so).
+ * {@code QF_METRICS_PUBLIC=false}. Without a token the service is open to loopback (a single-user machine; the
+ * start-up log says so), or to every address with {@code QF_OPEN_ACCESS=true}.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableWebSecurity
@@ -49,15 +53,22 @@ public class ApiSecurity {
     static final String METRICS_PATH = "/actuator/prometheus";
 
     @Bean
-    SecurityFilterChain apiSecurityFilterChain(HttpSecurity http, QfProperties props) throws Exception {
+    SecurityFilterChain apiSecurityFilterChain(HttpSecurity http, QfProperties props, ProjectService projects) throws Exception {
         byte[] token = props.apiToken() == null || props.apiToken().isBlank() ? null : props.apiToken().getBytes(StandardCharsets.UTF_8);
         boolean publicMetrics = props.security() == null || props.security().publicMetrics();
-        if (token == null) {
-            log.warn("QF_API_TOKEN is not set: the API is open to anyone who can reach port {}; set QF_API_TOKEN to require a bearer token",
-                    System.getProperty("server.port", "(server.port)"));
+        BearerTokenFilter.OpenAccess open = BearerTokenFilter.OpenAccess.of(props.security() == null ? null : props.security().openAccess());
+        if (token == null && open == BearerTokenFilter.OpenAccess.ANY) {
+            log.warn("QF_API_TOKEN is not set and QF_OPEN_ACCESS=true: requests without a key act as the admin of project 'default' "
+                    + "from ANY address that can reach port {}; set QF_API_TOKEN to require keys", System.getProperty("server.port", "(server.port)"));
+        } else if (token == null && open == BearerTokenFilter.OpenAccess.LOOPBACK) {
+            log.warn("QF_API_TOKEN is not set: open access from loopback (127.0.0.1/::1) only — requests without a key from this "
+                    + "machine act as the admin of project 'default'; other addresses need an API key (set QF_API_TOKEN, or "
+                    + "QF_OPEN_ACCESS=true to open it to every address)");
+        } else if (token == null) {
+            log.info("QF_API_TOKEN is not set and QF_OPEN_ACCESS=false: every request needs a project's API key");
         } else {
-            log.info("API token authentication on: every request except health probes, API docs, the dashboard's static files{} needs 'Authorization: Bearer <token>'",
-                    publicMetrics ? " and metrics" : "");
+            log.info("API key authentication on: every request except health probes, API docs, the dashboard's static files{} needs "
+                    + "'Authorization: Bearer <key>' (QF_API_TOKEN or a project's API key)", publicMetrics ? " and metrics" : "");
         }
         http.csrf(AbstractHttpConfigurer::disable)
                 .httpBasic(AbstractHttpConfigurer::disable)
@@ -65,7 +76,7 @@ public class ApiSecurity {
                 .logout(AbstractHttpConfigurer::disable)
                 .requestCache(AbstractHttpConfigurer::disable)
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
-                .addFilterBefore(new BearerTokenFilter(token), AuthorizationFilter.class)
+                .addFilterBefore(new BearerTokenFilter(token, open, projects), AuthorizationFilter.class)
                 .authorizeHttpRequests(a -> {
                     // an async dispatch (SSE) or an error dispatch continues a request that passed this check
                     a.dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll();
@@ -74,22 +85,32 @@ public class ApiSecurity {
                     if (publicMetrics) {
                         a.requestMatchers(METRICS_PATH).permitAll();
                     }
-                    if (token == null) {
-                        a.anyRequest().permitAll();
-                    } else {
-                        a.anyRequest().authenticated();
-                    }
+                    // scopes (Scope): worker → the worker protocol (listing workers is a read); admin → projects, keys and webhooks; read → GETs; submit → the rest
+                    a.requestMatchers(HttpMethod.GET, "/api/v1/workers").hasAuthority(Scope.READ.authority());
+                    a.requestMatchers("/api/v1/workers", "/api/v1/workers/**").hasAuthority(Scope.WORKER.authority());
+                    a.requestMatchers(HttpMethod.GET, "/api/v1/projects/current").authenticated();
+                    a.requestMatchers("/api/v1/projects", "/api/v1/projects/**", "/api/v1/webhooks", "/api/v1/webhooks/**")
+                            .hasAuthority(Scope.ADMIN.authority());
+                    a.requestMatchers(HttpMethod.GET, "/api/**").hasAuthority(Scope.READ.authority());
+                    a.requestMatchers(HttpMethod.HEAD, "/api/**").hasAuthority(Scope.READ.authority());
+                    a.requestMatchers("/api/**").hasAuthority(Scope.SUBMIT.authority());
+                    a.anyRequest().authenticated();
                 })
                 .exceptionHandling(e -> e
                         .authenticationEntryPoint((request, response, ex) -> {
                             response.setHeader("WWW-Authenticate", "Bearer realm=\"quantforge\"");
                             ProblemResponses.write(response, HttpStatus.UNAUTHORIZED, "Unauthorized",
                                     request.getAttribute(BearerTokenFilter.INVALID_TOKEN) != null
-                                            ? "the API token is not valid; send the token the service was started with (QF_API_TOKEN)"
-                                            : "send the API token as 'Authorization: Bearer <token>' (QF_API_TOKEN)");
+                                            ? "the API key is not valid (unknown or revoked); send QF_API_TOKEN or a live key of your project"
+                                            : request.getAttribute(BearerTokenFilter.NOT_LOOPBACK) != null
+                                            ? "send an API key as 'Authorization: Bearer <key>': without QF_API_TOKEN the service is open to "
+                                                    + "loopback only (set QF_OPEN_ACCESS=true to open it to every address)"
+                                            : "send the API key as 'Authorization: Bearer <key>' (QF_API_TOKEN or a project's API key)");
                         })
                         .accessDeniedHandler((request, response, ex) -> ProblemResponses.write(response, HttpStatus.FORBIDDEN,
-                                "Forbidden", "this token may not do that: " + ex.getMessage())));
+                                "Forbidden", "this key's scopes do not allow " + request.getMethod() + " " + request.getRequestURI()
+                                        + ": reads need scope read, uploads and jobs submit, projects, keys and webhooks admin, "
+                                        + "the worker protocol worker")));
         return http.build();
     }
 
