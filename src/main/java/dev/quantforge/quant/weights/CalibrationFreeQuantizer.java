@@ -164,33 +164,52 @@ public final class CalibrationFreeQuantizer {
                 && Graphs.elementCount(table) >= MIN_EMBEDDING_ELEMENTS && !index.isConstant(n.getInput(1));
     }
 
-    /** Gather(table_u8, ids) → DequantizeLinear: uint8 per tensor, asymmetric over a range that contains 0. */
+    /**
+     * Gather(table_u8, ids) → Cast → Sub(zero points) → Mul(scales): uint8, asymmetric per column (per hidden dimension),
+     * each column's range containing 0. Per column because BERT-style embeddings have a few outlier dimensions: one scale
+     * for the whole table cost e5 3 of 330 nearest neighbours (bench/RESULTS.md); per-column scales broadcast over the
+     * gathered [.., hidden] rows with plain opset-11 ops (per-axis DequantizeLinear needs opset 13).
+     */
     private static Replacement quantizedLookup(OnnxMl.NodeProto gather, OnnxMl.TensorProto table, NameAllocator names) {
         float[] v = Graphs.floats(table);
-        double min = 0;
-        double max = 0;
-        for (float x : v) {
-            min = Math.min(min, x);
-            max = Math.max(max, x);
+        int rows = (int) table.getDims(0);
+        int cols = (int) table.getDims(1);
+        float[] scale = new float[cols];
+        float[] zero = new float[cols];
+        double amax = 0;
+        for (int c = 0; c < cols; c++) {
+            double min = 0;
+            double max = 0;
+            for (int r = 0; r < rows; r++) {
+                float x = v[r * cols + c];
+                min = Math.min(min, x);
+                max = Math.max(max, x);
+            }
+            amax = Math.max(amax, Math.max(-min, max));
+            scale[c] = (float) (max - min > 1e-30 ? (max - min) / 255.0 : 1.0);
+            zero[c] = (float) Math.max(0, Math.min(255, Math.round(-min / scale[c])));
         }
-        float scale = (float) (max - min > 1e-30 ? (max - min) / 255.0 : 1.0);
-        int zp = (int) Math.max(0, Math.min(255, Math.round(-min / scale)));
         int[] q = new int[v.length];
         for (int i = 0; i < v.length; i++) {
-            q[i] = (int) Math.max(0, Math.min(255, Math.rint(v[i] / scale) + zp));
+            int c = i % cols;
+            q[i] = (int) Math.max(0, Math.min(255, Math.rint(v[i] / scale[c]) + zero[c]));
         }
         String base = table.getName();
         String qName = names.tensor(base + "_quantized");
         String sName = names.tensor(base + "_scale");
         String zName = names.tensor(base + "_zero_point");
         String gathered = names.tensor(gather.getOutput(0) + "_quantized");
+        String asFloat = names.tensor(gather.getOutput(0) + "_float");
+        String centred = names.tensor(gather.getOutput(0) + "_centred");
         long[] dims = table.getDimsList().stream().mapToLong(Long::longValue).toArray();
         OnnxMl.NodeProto lookup = gather.toBuilder().setInput(0, qName).setOutput(0, gathered).build();
-        OnnxMl.NodeProto dq = NameAllocator.node(names.node(gather.getName() + "_DequantizeLinear"), "DequantizeLinear", null,
-                List.of(gathered, sName, zName), gather.getOutput(0));
-        return new Replacement(List.of(lookup, dq), List.of(Graphs.byteTensor(qName, Graphs.UINT8, dims, q),
-                Graphs.floatTensor(sName, new long[0], new float[]{scale}), Graphs.byteTensor(zName, Graphs.UINT8, new long[0], new int[]{zp})),
-                Math.max(-min, max), 1);
+        OnnxMl.NodeProto cast = NameAllocator.node(names.node(gather.getName() + "_Cast"), "Cast", null, List.of(gathered), asFloat)
+                .toBuilder().addAttribute(NameAllocator.intAttribute("to", Graphs.FLOAT)).build();
+        OnnxMl.NodeProto sub = NameAllocator.node(names.node(gather.getName() + "_SubZeroPoint"), "Sub", null, List.of(asFloat, zName), centred);
+        OnnxMl.NodeProto mul = NameAllocator.node(names.node(gather.getName() + "_MulScale"), "Mul", null, List.of(centred, sName),
+                gather.getOutput(0));
+        return new Replacement(List.of(lookup, cast, sub, mul), List.of(Graphs.byteTensor(qName, Graphs.UINT8, dims, q),
+                Graphs.floatTensor(sName, new long[]{cols}, scale), Graphs.floatTensor(zName, new long[]{cols}, zero)), amax, cols);
     }
 
     /** int8 weights per output column, A quantized to uint8 at run time. */
