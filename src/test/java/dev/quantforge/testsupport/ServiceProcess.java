@@ -15,10 +15,17 @@ public final class ServiceProcess {
     }
 
     public static ConfigurableApplicationContext start(String dbUrl, Path dataDir, int workers) {
-        return new SpringApplicationBuilder(QuantforgeApplication.class).run(
+        return start(dbUrl, dataDir, workers, java.util.List.of());
+    }
+
+    /** As {@link #start(String, Path, int)} with more arguments (e.g. the S3 storage of {@link S3Proxy#serviceArgs}). */
+    public static ConfigurableApplicationContext start(String dbUrl, Path dataDir, int workers, java.util.List<String> more) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
                 "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=" + TestDatabase.username(),
                 "--spring.datasource.password=" + TestDatabase.password(), "--qf.data-dir=" + dataDir, "--server.port=0",
-                "--qf.worker.concurrency=" + workers, "--qf.worker.poll-millis=100", "--qf.jobs.reaper-interval-seconds=1");
+                "--qf.worker.concurrency=" + workers, "--qf.worker.poll-millis=100", "--qf.jobs.reaper-interval-seconds=1"));
+        args.addAll(more);
+        return new SpringApplicationBuilder(QuantforgeApplication.class).run(args.toArray(String[]::new));
     }
 
     public static Api api(ConfigurableApplicationContext ctx) {
