@@ -323,6 +323,7 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
             }
         } catch (S3Exception e) {
             if (e.statusCode() == 501) {
+                log.debug("{} does not list multipart uploads: {}", description, e.getMessage());
                 return 0; // a server that does not list uploads
             }
             throw new IOException("cannot list the multipart uploads of " + description + ": " + e.getMessage(), e);

@@ -72,6 +72,9 @@ public class JobResults {
             if (!jobs.lockIfHeld(jobId, workerId)) {
                 return false;
             }
+            // a re-run replaces an artifact's bytes: the old ones go once nothing else references them (after commit)
+            java.util.Map<String, String> before = new java.util.HashMap<>();
+            artifacts.forJob(jobId).forEach(x -> before.put(x.kind() + "/" + x.name(), x.sha256()));
             for (JobOutcome.ArtifactDraft a : outcome.artifacts()) {
                 BlobStore.Staged blob = staged.get(a);
                 try {
@@ -81,6 +84,10 @@ public class JobResults {
                     throw new UncheckedIOException("cannot store artifact " + a.name(), e);
                 }
                 UUID id = artifacts.upsert(jobId, a.kind(), a.name(), blob.sha256(), blob.size());
+                String replaced = before.get(a.kind() + "/" + a.name());
+                if (replaced != null && !replaced.equals(blob.sha256())) {
+                    references.deleteIfUnreferenced(replaced);
+                }
                 if (a.resultField() != null) {
                     outcome.result().put(a.resultField(), id.toString());
                 }
