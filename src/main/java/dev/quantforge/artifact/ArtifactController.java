@@ -39,9 +39,9 @@ public class ArtifactController {
 
     @GetMapping("/{id}/content")
     @Operation(operationId = "downloadArtifact", summary = "Download an artifact's bytes")
-    public ResponseEntity<Resource> content(@PathVariable UUID id) {
+    public ResponseEntity<Resource> content(@PathVariable UUID id) throws java.io.IOException {
         ArtifactRepository.Artifact a = get(id);
-        return Downloads.blob(blobs.pathOf(a.sha256()), a.name(), a.sha256(), a.sizeBytes());
+        return Downloads.blob(blobs.download(a.sha256()), a.name(), a.sha256(), a.sizeBytes());
     }
 
     @GetMapping("/{id}/histograms")

@@ -142,7 +142,7 @@ public class HistogramService {
             throw ApiException.badRequest("artifact " + artifactId + " is a '" + a.kind() + "' artifact, not '" + KIND
                     + "'; a ptq job's histograms are its result.histogramsArtifactId");
         }
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(blobs.pathOf(a.sha256())))) {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(blobs.localFile(a.sha256())))) {
             return HistogramSet.read(in);
         } catch (IOException e) {
             throw new IllegalStateException("histograms artifact " + artifactId + " cannot be read: " + e.getMessage(), e);

@@ -74,14 +74,14 @@ public class DatasetController {
 
     @GetMapping("/{id}/content")
     @Operation(operationId = "downloadDataset", summary = "Download the dataset's bytes (remote workers use this)")
-    public ResponseEntity<Resource> content(@PathVariable UUID id) {
+    public ResponseEntity<Resource> content(@PathVariable UUID id) throws java.io.IOException {
         DatasetEntity e = service.live(id);
-        return Downloads.blob(service.file(e), e.getName(), e.getSha256(), e.getSizeBytes());
+        return Downloads.blob(service.content(e), e.getName(), e.getSha256(), e.getSizeBytes());
     }
 
     @GetMapping("/{id}/tokenizer")
     @Operation(operationId = "downloadDatasetTokenizer", summary = "Download a text dataset's tokenizer.json (404 for other formats; remote workers use this)")
-    public ResponseEntity<Resource> tokenizer(@PathVariable UUID id) {
+    public ResponseEntity<Resource> tokenizer(@PathVariable UUID id) throws java.io.IOException {
         DatasetEntity e = service.entity(id);
         java.nio.file.Path file = service.tokenizerFile(e);
         return Downloads.blob(file, "tokenizer.json", e.getTokenizerSha256(), file.toFile().length());

@@ -13,7 +13,6 @@ import java.util.UUID;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.data.domain.PageRequest;
 import org.springframework.http.HttpStatus;
 import org.springframework.data.domain.Sort;
@@ -140,8 +139,7 @@ public class DatasetService {
                 throw ApiException.badRequest("the dataset has a name with a NUL character (\\u0000) at " + nul
                         + "; rename that array or folder and upload it again");
             }
-            staged.commit();
-            return save(staged, name, originalFilename, dedupeKey, summary, preJson, null, null);
+            return save(List.of(staged), staged, name, originalFilename, dedupeKey, summary, preJson, null, null);
         }
     }
 
@@ -163,10 +161,8 @@ public class DatasetService {
                 return new Uploaded(view(existing.get()), false);
             }
             projects.checkStorage(ProjectAccess.current(), staged.size() + tokenizer.size());
-            staged.commit();
-            tokenizer.commit();
             String textJson = json.writeValueAsString(textView(options, summary.text(), tokenizer));
-            return save(staged, name, originalFilename, dedupeKey, summary, null, tokenizer.sha256(), textJson);
+            return save(List.of(staged, tokenizer), staged, name, originalFilename, dedupeKey, summary, null, tokenizer.sha256(), textJson);
         }
     }
 
@@ -193,7 +189,7 @@ public class DatasetService {
         return new DatasetInspector(ZipLimits.withMaxUncompressedBytes(props.upload().maxUncompressedBytes()));
     }
 
-    private Uploaded save(BlobStore.Staged staged, String name, String originalFilename, String dedupeKey, DatasetSummary summary,
+    private Uploaded save(List<BlobStore.Staged> blobsOfRow, BlobStore.Staged staged, String name, String originalFilename, String dedupeKey, DatasetSummary summary,
                           String preJson, String tokenizerSha256, String textJson) {
         String label = Text.label(name) != null ? Text.label(name) : Text.label(originalFilename);
         String datasetName = label == null ? "dataset-" + staged.sha256().substring(0, 12) : label;
@@ -201,11 +197,19 @@ public class DatasetService {
                 staged.size(), summary.sampleCount(), json.writeValueAsString(summary.tensors().stream().map(DatasetView.TensorView::of).toList()),
                 summary.hasLabels(), summary.classNames() == null ? null : json.writeValueAsString(summary.classNames()),
                 preJson, tokenizerSha256, textJson, Instant.now().truncatedTo(ChronoUnit.MICROS));
-        try {
-            datasets.saveAndFlush(e);
-        } catch (DataIntegrityViolationException race) {
-            return new Uploaded(view(datasets.findByProjectIdAndDedupeKeyAndDeletedAtIsNull(ProjectAccess.current(), dedupeKey)
-                    .orElseThrow(() -> race)), false);
+        // the blobs become visible with the row, under their content's locks (BlobReferences: no race with a delete);
+        // the same dedupe key means the same content, so concurrent uploads of it are serialised by that lock too and
+        // the second one finds the first one's dataset (before this check, one racing a delete got a 500)
+        UUID project = ProjectAccess.current();
+        Optional<DatasetEntity> existing = blobReferences.publish(blobsOfRow, () -> {
+            Optional<DatasetEntity> now = datasets.findByProjectIdAndDedupeKeyAndDeletedAtIsNull(project, dedupeKey);
+            if (now.isEmpty()) {
+                datasets.saveAndFlush(e);
+            }
+            return now;
+        });
+        if (existing.isPresent()) {
+            return new Uploaded(view(existing.get()), false);
         }
         log.info("dataset {} stored: {} ({}, {} samples)", e.getId(), datasetName, e.getFormat(), e.getSampleCount());
         return new Uploaded(view(e), true);
@@ -274,8 +278,13 @@ public class DatasetService {
         return datasets.findById(id).filter(d -> ProjectAccess.visible(d.getProjectId()));
     }
 
-    public Path file(DatasetEntity e) {
-        return blobs.pathOf(e.getSha256());
+    public Path file(DatasetEntity e) throws IOException {
+        return blobs.localFile(e.getSha256());
+    }
+
+    /** The dataset's bytes as a streamed download. */
+    public org.springframework.core.io.Resource content(DatasetEntity e) throws IOException {
+        return blobs.download(e.getSha256());
     }
 
     /** The dataset's tensors as engine types (for binding to model inputs). */
@@ -289,12 +298,12 @@ public class DatasetService {
     }
 
     /** The tokenizer.json of a text dataset; 404 for other formats. */
-    public Path tokenizerFile(DatasetEntity e) {
+    public Path tokenizerFile(DatasetEntity e) throws IOException {
         if (e.getTokenizerSha256() == null) {
             throw new ApiException(org.springframework.http.HttpStatus.NOT_FOUND, "Not found", "dataset " + e.getId() + " is "
                     + e.getFormat() + ", not text: it has no tokenizer", null);
         }
-        return blobs.pathOf(e.getTokenizerSha256());
+        return blobs.localFile(e.getTokenizerSha256());
     }
 
     /** Opens the stored dataset for streaming reads (a job's input). */

@@ -72,10 +72,10 @@ public class ModelController {
 
     @GetMapping("/{id}/content")
     @Operation(operationId = "downloadModel", summary = "Download the model's bytes")
-    public ResponseEntity<Resource> content(@PathVariable UUID id) {
+    public ResponseEntity<Resource> content(@PathVariable UUID id) throws java.io.IOException {
         ModelEntity e = service.live(id);
         String filename = e.getName().endsWith(".onnx") ? e.getName() : e.getName() + ".onnx";
-        return Downloads.blob(blobs.pathOf(e.getSha256()), filename, e.getSha256(), e.getSizeBytes());
+        return Downloads.blob(blobs.download(e.getSha256()), filename, e.getSha256(), e.getSizeBytes());
     }
 
     @DeleteMapping("/{id}")

@@ -10,7 +10,6 @@ import java.util.UUID;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.data.domain.PageRequest;
 import org.springframework.data.domain.Sort;
 import org.springframework.stereotype.Service;
@@ -98,17 +97,21 @@ public class ModelService {
                 throw ApiException.badRequest("the model has a name with a NUL character (\\u0000) at " + nul
                         + "; rename it in the ONNX graph and upload it again");
             }
-            staged.commit();
             String label = Text.label(name);
             String modelName = label == null ? "model-" + staged.sha256().substring(0, 12) : label;
             ModelEntity entity = new ModelEntity(project, UUID.randomUUID(), modelName, staged.sha256(), staged.size(),
                     json.writeValueAsString(summary), Instant.now().truncatedTo(ChronoUnit.MICROS));
-            try {
-                models.saveAndFlush(entity);
-            } catch (DataIntegrityViolationException race) {
-                // the same bytes were uploaded concurrently: content addressing makes that one the model
-                return new Uploaded(view(models.findByProjectIdAndSha256AndDeletedAtIsNull(project, staged.sha256())
-                        .orElseThrow(() -> race)), false);
+            // the blob becomes visible with its row, under the content's lock (BlobReferences: no race with a delete);
+            // concurrent uploads of the same bytes are serialised by it: the second finds the first's model
+            Optional<ModelEntity> concurrent = blobReferences.publish(List.of(staged), () -> {
+                Optional<ModelEntity> now = models.findByProjectIdAndSha256AndDeletedAtIsNull(project, staged.sha256());
+                if (now.isEmpty()) {
+                    models.saveAndFlush(entity);
+                }
+                return now;
+            });
+            if (concurrent.isPresent()) {
+                return new Uploaded(view(concurrent.get()), false);
             }
             log.info("model {} stored: {} ({} bytes, sha256 {})", entity.getId(), modelName, staged.size(), staged.sha256());
             return new Uploaded(view(entity), true);
@@ -147,7 +150,11 @@ public class ModelService {
      * in graph order; parses the model, so it is for checks that need more than the summary.
      */
     public List<ModelSummary.NodeRef> nodes(ModelEntity e) {
-        return dev.quantforge.quant.inspect.ModelInspector.nodes(dev.quantforge.quant.onnx.Graphs.parse(blobs.pathOf(e.getSha256())));
+        try {
+            return dev.quantforge.quant.inspect.ModelInspector.nodes(dev.quantforge.quant.onnx.Graphs.parse(blobs.localFile(e.getSha256())));
+        } catch (IOException io) {
+            throw new java.io.UncheckedIOException(io);
+        }
     }
 
     /** The model's inputs as engine tensors (for binding datasets to them). */

@@ -19,12 +19,17 @@ public final class Downloads {
     }
 
     public static ResponseEntity<Resource> blob(Path file, String filename, String sha256, long size) {
+        return blob(new FileSystemResource(file), filename, sha256, size);
+    }
+
+    /** As {@link #blob(Path, String, String, long)} for a body streamed from the blob store (a file, or an object store's stream). */
+    public static ResponseEntity<Resource> blob(Resource body, String filename, String sha256, long size) {
         return ResponseEntity.ok()
                 .header(HttpHeaders.CONTENT_DISPOSITION, contentDisposition(filename))
                 .header(HttpHeaders.ETAG, "\"" + sha256 + "\"")
                 .contentType(MediaType.APPLICATION_OCTET_STREAM)
                 .contentLength(size)
-                .body(new FileSystemResource(file));
+                .body(body);
     }
 
     /**

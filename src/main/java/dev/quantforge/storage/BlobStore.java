@@ -2,60 +2,109 @@ package dev.quantforge.storage;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
+import java.time.Instant;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
-import org.springframework.stereotype.Component;
-
-import dev.quantforge.platform.InstanceDirectory;
-import dev.quantforge.platform.QfProperties;
-import dev.quantforge.platform.UploadTooLargeException;
+import org.springframework.core.io.Resource;
+import org.springframework.web.multipart.MultipartFile;
 
 /**
- * Content-addressed blob store on the filesystem: {@code <dataDir>/blobs/ab/cd/<sha256>}.
- * Writes stream through a fixed buffer into a temp file of the instance's scratch folder (hashing on the way) and are renamed into
- * place atomically, so a crash never leaves a half-written blob under its final name and the heap
- * does not grow with the upload.
+ * Content-addressed blob storage: bytes live under their sha256. Two implementations, chosen by
+ * {@code QF_STORAGE} ({@link StorageProperties}): {@link FileSystemBlobStore} (the default, under the data dir) and
+ * {@link S3BlobStore} (an S3-compatible object store shared by several API replicas).
+ *
+ * <p>Writes always go through a {@link Staged} blob: the bytes are streamed to a local temp file while hashed,
+ * validated there by the caller, and only {@link Staged#commit() committed} (made visible under their address)
+ * once valid, inside {@link BlobReferences#publish} so that a concurrent garbage collection of the same content
+ * cannot remove them before the row that references them is committed.
  */
-@Component
-public class BlobStore {
+public interface BlobStore {
 
-    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+    Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
-    private final Path root;
-    private final InstanceDirectory scratch;
+    /** What {@link #list} yields: a stored blob and when it was written. */
+    record StoredBlob(String sha256, Instant lastModified) {
+    }
 
-    public BlobStore(QfProperties props, InstanceDirectory scratch) {
-        this.root = props.dataDir().resolve("blobs");
-        this.scratch = scratch;
-        try {
-            Files.createDirectories(this.root);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create blob directories under " + this.root, e);
+    /** Streams {@code in} to a temp file, hashing on the way; {@link dev.quantforge.platform.UploadTooLargeException} past {@code maxBytes}. */
+    Staged stage(InputStream in, long maxBytes) throws IOException;
+
+    /** Stages a multipart part the servlet container already wrote to disk (moved, not copied, then hashed). */
+    Staged stage(MultipartFile part, long maxBytes) throws IOException;
+
+    /** Stages a copy of a file the service produced (an artifact). */
+    default Staged stageCopy(Path source) throws IOException {
+        try (InputStream in = Files.newInputStream(source)) {
+            return stage(in, Long.MAX_VALUE);
         }
     }
 
-    /** A blob written to a temp file, hashed, not yet visible under its address. */
-    public final class Staged implements AutoCloseable {
+    boolean exists(String sha256) throws IOException;
+
+    /**
+     * A local, readable file with the blob's bytes (for inspection and in-process jobs, which need random access):
+     * the blob itself on the filesystem store, a verified cached copy with S3.
+     */
+    Path localFile(String sha256) throws IOException;
+
+    /**
+     * The bytes as a streamed download body, opened now: a delete racing the download either comes first (a 404
+     * saying the blob is gone) or does not disturb the bytes already opened.
+     */
+    Resource download(String sha256) throws IOException;
+
+    /** Removes a blob (no record refers to it any more; {@link BlobReferences} decides). */
+    void delete(String sha256) throws IOException;
+
+    /** Every stored blob (for the garbage collection of orphans). */
+    void list(Consumer<StoredBlob> each) throws IOException;
+
+    /** Deletes what interrupted writes left in the store itself (S3: multipart uploads started before {@code before}). */
+    default int cleanInterruptedWrites(Instant before) throws IOException {
+        return 0;
+    }
+
+    /** Where the blobs are, for the start-up log (no credentials). */
+    String describe();
+
+    /** Makes a staged blob visible under its address; a no-op when that content is stored already. */
+    void publish(Staged staged) throws IOException;
+
+    static String requireSha256(String sha256) {
+        if (sha256 == null || !SHA256.matcher(sha256).matches()) {
+            throw new IllegalArgumentException("not a sha256: " + sha256);
+        }
+        return sha256;
+    }
+
+    static MessageDigest sha256Digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A blob written to a local temp file and hashed, not yet visible under its address. */
+    final class Staged implements AutoCloseable {
+        private final BlobStore store;
         private final Path file;
         private final String sha256;
         private final long size;
+        private final Consumer<Path> release;
         private boolean committed;
 
-        private Staged(Path file, String sha256, long size) {
+        Staged(BlobStore store, Path file, String sha256, long size, Consumer<Path> release) {
+            this.store = store;
             this.file = file;
             this.sha256 = sha256;
             this.size = size;
+            this.release = release;
         }
 
         public Path file() {
@@ -70,131 +119,28 @@ public class BlobStore {
             return size;
         }
 
-        /** Moves the staged file to its content address (a no-op when that blob exists already). */
-        public Path commit() throws IOException {
-            Path target = pathOf(sha256);
-            Files.createDirectories(target.getParent());
-            if (Files.exists(target)) {
-                Files.deleteIfExists(file);
-            } else {
-                try {
-                    Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(file, target);
-                } catch (FileAlreadyExistsException e) {
-                    Files.deleteIfExists(file);
-                }
+        public boolean committed() {
+            return committed;
+        }
+
+        /**
+         * Makes the blob visible under its address. Call it through {@link BlobReferences#publish}, which holds the
+         * content's lock until the referencing row is committed.
+         */
+        public void commit() throws IOException {
+            if (!committed) {
+                store.publish(this);
+                committed = true;
             }
-            committed = true;
-            scratch.release(file);
-            return target;
         }
 
         @Override
         public void close() throws IOException {
             try {
-                if (!committed) {
-                    Files.deleteIfExists(file);
-                }
+                Files.deleteIfExists(file);
             } finally {
-                scratch.release(file);
+                release.accept(file);
             }
-        }
-    }
-
-    /**
-     * Streams {@code in} to a temp file, computing sha256 on the way. Fails with
-     * {@link UploadTooLargeException} (and deletes the temp file) after {@code maxBytes}.
-     */
-    public Staged stage(InputStream in, long maxBytes) throws IOException {
-        Path file = scratch.newFile("upload-", ".part");
-        MessageDigest digest = sha256Digest();
-        long total = 0;
-        boolean ok = false;
-        try (OutputStream out = new DigestOutputStream(Files.newOutputStream(file), digest)) {
-            byte[] buf = new byte[64 * 1024];
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                total += n;
-                if (total > maxBytes) {
-                    throw new UploadTooLargeException("the upload is larger than the limit of " + maxBytes
-                            + " bytes (QF_UPLOAD_MAX_BYTES); upload a smaller file or raise the limit");
-                }
-                out.write(buf, 0, n);
-            }
-            ok = true;
-        } finally {
-            if (!ok) {
-                Files.deleteIfExists(file);
-                scratch.release(file);
-            }
-        }
-        return new Staged(file, HexFormat.of().formatHex(digest.digest()), total);
-    }
-
-    /**
-     * Stages a multipart upload that the servlet container already wrote to disk: the part file is
-     * moved (renamed when on the same filesystem) rather than copied, then hashed in one read.
-     */
-    public Staged stage(org.springframework.web.multipart.MultipartFile part, long maxBytes) throws IOException {
-        if (part.getSize() > maxBytes) {
-            throw new UploadTooLargeException("the upload is larger than the limit of " + maxBytes
-                    + " bytes (QF_UPLOAD_MAX_BYTES); upload a smaller file or raise the limit");
-        }
-        Path file = scratch.newFile("upload-", ".part");
-        boolean ok = false;
-        try {
-            Files.delete(file);
-            part.transferTo(file.toFile());
-            MessageDigest digest = sha256Digest();
-            long total = 0;
-            try (InputStream in = Files.newInputStream(file)) {
-                byte[] buf = new byte[64 * 1024];
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    digest.update(buf, 0, n);
-                    total += n;
-                }
-            }
-            ok = true;
-            return new Staged(file, HexFormat.of().formatHex(digest.digest()), total);
-        } finally {
-            if (!ok) {
-                Files.deleteIfExists(file);
-                scratch.release(file);
-            }
-        }
-    }
-
-    /** Stores a file produced by the service itself (an artifact); returns its sha256. */
-    public String putFile(Path source) throws IOException {
-        try (InputStream in = Files.newInputStream(source); Staged staged = stage(in, Long.MAX_VALUE)) {
-            staged.commit();
-            return staged.sha256();
-        }
-    }
-
-    public boolean exists(String sha256) {
-        return Files.isRegularFile(pathOf(sha256));
-    }
-
-    public Path pathOf(String sha256) {
-        if (sha256 == null || !SHA256.matcher(sha256).matches()) {
-            throw new IllegalArgumentException("not a sha256: " + sha256);
-        }
-        return root.resolve(sha256.substring(0, 2)).resolve(sha256.substring(2, 4)).resolve(sha256);
-    }
-
-    /** Removes a blob no record refers to any more. */
-    public void delete(String sha256) throws IOException {
-        Files.deleteIfExists(pathOf(sha256));
-    }
-
-    static MessageDigest sha256Digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -94,7 +94,11 @@ final class LocalJobExecution implements JobExecution {
 
     @Override
     public Path modelFile() {
-        return blobs.pathOf(model.getSha256());
+        try {
+            return blobs.localFile(model.getSha256());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Override
@@ -166,7 +170,13 @@ final class LocalJobExecution implements JobExecution {
     @Override
     public Optional<Path> artifactOf(UUID otherJobId, String kind) {
         return artifacts.forJob(otherJobId).stream().filter(a -> a.kind().equals(kind)).findFirst()
-                .map(a -> blobs.pathOf(a.sha256()));
+                .map(a -> {
+                    try {
+                        return blobs.localFile(a.sha256());
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
     }
 
     @Override

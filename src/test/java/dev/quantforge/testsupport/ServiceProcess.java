@@ -15,11 +15,16 @@ public final class ServiceProcess {
     }
 
     public static ConfigurableApplicationContext start(String dbUrl, Path dataDir, int workers, String... extraArgs) {
+        return start(dbUrl, dataDir, workers, java.util.List.of(extraArgs));
+    }
+
+    /** As {@link #start(String, Path, int, String...)} with more arguments (e.g. the S3 storage of {@link S3Proxy#serviceArgs}). */
+    public static ConfigurableApplicationContext start(String dbUrl, Path dataDir, int workers, java.util.List<String> more) {
         java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
                 "--spring.datasource.url=" + dbUrl, "--spring.datasource.username=" + TestDatabase.username(),
                 "--spring.datasource.password=" + TestDatabase.password(), "--qf.data-dir=" + dataDir, "--server.port=0",
                 "--qf.worker.concurrency=" + workers, "--qf.worker.poll-millis=100", "--qf.jobs.reaper-interval-seconds=1"));
-        args.addAll(java.util.List.of(extraArgs));
+        args.addAll(more);
         return new SpringApplicationBuilder(QuantforgeApplication.class).run(args.toArray(String[]::new));
     }
 

@@ -188,8 +188,11 @@ public record NpyHeader(ElementType elementType, boolean bigEndian, long[] shape
 
     /** Parses the Python literal subset NumPy writes: dicts, tuples, lists, strings, ints, True/False/None. */
     private static final class LiteralParser {
+        /** A header NumPy writes nests two deep; a deeper one is refused before the recursion can overflow the stack. */
+        private static final int MAX_DEPTH = 32;
         private final String s;
         private int pos;
+        private int depth;
 
         LiteralParser(String s) {
             this.s = s;
@@ -205,6 +208,17 @@ public record NpyHeader(ElementType elementType, boolean bigEndian, long[] shape
         }
 
         private Object parseValue() {
+            if (++depth > MAX_DEPTH) {
+                throw new IllegalArgumentException("values nested more than " + MAX_DEPTH + " deep at offset " + pos);
+            }
+            try {
+                return parseValueAt();
+            } finally {
+                depth--;
+            }
+        }
+
+        private Object parseValueAt() {
             skipSpace();
             if (pos >= s.length()) {
                 throw new IllegalArgumentException("unexpected end");

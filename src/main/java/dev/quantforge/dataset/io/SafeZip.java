@@ -96,8 +96,10 @@ final class SafeZip implements Closeable {
     private static ZipFile openZipFile(Path file) throws IOException {
         try {
             return new ZipFile(file.toFile());
-        } catch (ZipException e) {
-            throw new InvalidInputException("the file is not a readable zip archive (" + e.getMessage() + "); it is probably"
+        } catch (ZipException | EOFException e) {
+            // an end-of-central-directory record whose offsets point past the file ends in an EOFException, not a ZipException
+            throw new InvalidInputException("the file is not a readable zip archive (" + (e.getMessage() == null
+                    ? "its directory points past the end of the file" : e.getMessage()) + "); it is probably"
                     + " truncated or corrupt — upload the complete file again");
         }
     }
