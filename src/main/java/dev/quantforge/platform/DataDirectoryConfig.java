@@ -1,9 +1,6 @@
 package dev.quantforge.platform;
 
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -20,30 +17,6 @@ public class DataDirectoryConfig {
 
     @Bean
     SmartLifecycle leftoverCleaner(InstanceDirectory instance, QfProperties props) {
-        return new SmartLifecycle() {
-            private ScheduledExecutorService scheduler;
-
-            @Override
-            public void start() {
-                scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-                    Thread t = new Thread(r, "temp-cleaner");
-                    t.setDaemon(true);
-                    return t;
-                });
-                long every = props.temp().cleanupIntervalMinutes();
-                scheduler.scheduleWithFixedDelay(instance::deleteLeftovers, every, every, TimeUnit.MINUTES);
-            }
-
-            @Override
-            public void stop() {
-                scheduler.shutdownNow();
-                scheduler = null;
-            }
-
-            @Override
-            public boolean isRunning() {
-                return scheduler != null;
-            }
-        };
+        return PeriodicTask.every(props.temp().cleanupIntervalMinutes(), "temp-cleaner", instance::deleteLeftovers);
     }
 }

@@ -1,9 +1,6 @@
 package dev.quantforge.storage;
 
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,6 +9,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 import dev.quantforge.platform.InstanceDirectory;
+import dev.quantforge.platform.PeriodicTask;
 import dev.quantforge.platform.QfProperties;
 
 /** The blob store chosen by {@code QF_STORAGE}, and the periodic garbage collection of orphaned blobs. */
@@ -37,37 +35,13 @@ public class StorageConfig {
      */
     @Bean
     SmartLifecycle blobGarbageCollector(BlobReferences references, QfProperties props) {
-        return new SmartLifecycle() {
-            private ScheduledExecutorService scheduler;
-
-            @Override
-            public void start() {
-                scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-                    Thread t = new Thread(r, "blob-gc");
-                    t.setDaemon(true);
-                    return t;
-                });
-                long every = props.temp().cleanupIntervalMinutes();
-                Duration minAge = Duration.ofMinutes(props.temp().maxAgeMinutes());
-                scheduler.scheduleWithFixedDelay(() -> {
-                    try {
-                        references.collectGarbage(minAge);
-                    } catch (Exception e) {
-                        log.warn("blob garbage collection failed: {}", e.getMessage());
-                    }
-                }, every, every, TimeUnit.MINUTES);
+        Duration minAge = Duration.ofMinutes(props.temp().maxAgeMinutes());
+        return PeriodicTask.every(props.temp().cleanupIntervalMinutes(), "blob-gc", () -> {
+            try {
+                references.collectGarbage(minAge);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("blob garbage collection", e);
             }
-
-            @Override
-            public void stop() {
-                scheduler.shutdownNow();
-                scheduler = null;
-            }
-
-            @Override
-            public boolean isRunning() {
-                return scheduler != null;
-            }
-        };
+        });
     }
 }
