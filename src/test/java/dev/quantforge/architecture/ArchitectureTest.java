@@ -28,7 +28,7 @@ class ArchitectureTest {
     static final String[] FRAMEWORKS = {"org.springframework..", "jakarta..", "org.hibernate..", "tools.jackson..", "com.fasterxml.."};
     static final String[] SERVICE_PACKAGES = {"dev.quantforge.model..", "dev.quantforge.dataset..", "dev.quantforge.storage..",
             "dev.quantforge.job..", "dev.quantforge.worker..", "dev.quantforge.report..", "dev.quantforge.artifact..",
-            "dev.quantforge.platform.."};
+            "dev.quantforge.platform..", "dev.quantforge.webhook.."};
 
     @ArchTest
     static final ArchRule engineIsPlainJava = noClasses().that().resideInAnyPackage("dev.quantforge.quant..", "dev.quantforge.qat..")
