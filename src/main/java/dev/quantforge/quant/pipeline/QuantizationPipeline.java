@@ -287,6 +287,15 @@ public final class QuantizationPipeline implements AutoCloseable {
 
     /** A configuration from given ranges (e.g. of another calibrator, or trained by QAT). */
     public QdqBuild build(Set<String> floatNodes, Map<String, CalibrationResult> ranges, CalibrationMethod method) throws IOException {
+        return build(floatNodes, Set.of(), ranges, method);
+    }
+
+    /**
+     * As {@link #build(Set, Map, CalibrationMethod)}, with {@code fp32Nodes} kept in FP32 even where the spec asks for FP16
+     * (the accuracy-budget search's second level: FP16 was not enough for them).
+     */
+    public QdqBuild build(Set<String> floatNodes, Set<String> fp32Nodes, Map<String, CalibrationResult> ranges, CalibrationMethod method)
+            throws IOException {
         QdqPlan plan = planWithFloat(floatNodes);
         Map<String, TensorRange> rangeMap = new LinkedHashMap<>();
         for (String t : plan.activationTensors()) {
@@ -303,7 +312,7 @@ public final class QuantizationPipeline implements AutoCloseable {
             plan.quantizedNodes().forEach(n -> int8.add(n.name()));
             Map<String, Double> absMax = new java.util.HashMap<>();
             histograms().histograms().forEach((t, h) -> absMax.put(t, h.absMax()));
-            Fp16Conversion.Result mixed = Fp16Conversion.convert(qdq.model(), int8, this::wantsFp16, absMax);
+            Fp16Conversion.Result mixed = Fp16Conversion.convert(qdq.model(), int8, n -> !fp32Nodes.contains(n) && wantsFp16(n), absMax);
             qdq = new QdqModel(mixed.model(), qdq.layers());
             precisions = mixed.nodes();
             log.log("mixed precision: " + mixed.counts());

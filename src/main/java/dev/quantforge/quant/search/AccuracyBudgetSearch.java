@@ -53,7 +53,7 @@ public final class AccuracyBudgetSearch {
      * and which nodes it quantizes.
      */
     public record TrialConfiguration(String precision, String mode, String activations, String weights, boolean reduceRangeWeights,
-                                     String calibrator, Map<String, LayerState> layers) {
+                                     String calibrator, Map<String, LayerState> layers, List<String> fp16Layers) {
     }
 
     /** The numbers of a stored trial a resumed search needs; {@code top1} and {@code top1Fp32} are null without labels. */
@@ -79,8 +79,8 @@ public final class AccuracyBudgetSearch {
     }
 
     /** One configuration of the search, measured now or by an earlier attempt; {@code reportId} null for FP32. */
-    public record Trial(int index, UUID reportId, Mode mode, Set<String> floatNodes, Double top1, Double top1Fp32, double accuracyDrop,
-                        double latencyP50Ms, double fp32LatencyP50Ms, Path file) {
+    public record Trial(int index, UUID reportId, Mode mode, Set<String> floatNodes, Set<String> fp32Nodes, Double top1, Double top1Fp32,
+                        double accuracyDrop, double latencyP50Ms, double fp32LatencyP50Ms, Path file) {
         public double speedupP50() {
             return latencyP50Ms > 0 ? fp32LatencyP50Ms / latencyP50Ms : 0;
         }
@@ -117,13 +117,15 @@ public final class AccuracyBudgetSearch {
         List<String> quantizable = pipeline.quantizedNodes();
         Map<String, Double> revertedAt = new LinkedHashMap<>();
         Set<String> floatNodes = new LinkedHashSet<>();
+        Set<String> fp32Nodes = new LinkedHashSet<>(); // reverted layers FP16 did not save (two-level fallback)
         QdqBuild built = null;
         // 1. every candidate mode, fully quantized
         for (Mode mode : modes) {
             if (trials.size() >= maxTrials) {
                 break;
             }
-            Measured m = trial(pipeline, budget, mode, floatNodes, revertedAt, trials.size(), maxTrials, compareOn, store, progress, resumed);
+            Measured m = trial(pipeline, budget, mode, floatNodes, fp32Nodes, revertedAt, trials.size(), maxTrials, compareOn, store,
+                    progress, resumed);
             trials.add(m.trial());
             built = m.trial().isFp32() ? built : m.build();
         }
@@ -148,16 +150,27 @@ public final class AccuracyBudgetSearch {
                 break;
             }
             if (built == null) {
-                built = buildIn(pipeline, mode, floatNodes);
+                built = buildIn(pipeline, mode, floatNodes, fp32Nodes);
             }
             Map.Entry<String, Double> worst = mostDamaged(pipeline, built, floatNodes, quantizable, compareOn);
             floatNodes.add(worst.getKey());
             revertedAt.put(worst.getKey(), worst.getValue());
-            Measured m = trial(pipeline, budget, mode, floatNodes, revertedAt, trials.size(), maxTrials, compareOn, store, progress, resumed);
+            Measured m = trial(pipeline, budget, mode, floatNodes, fp32Nodes, revertedAt, trials.size(), maxTrials, compareOn, store,
+                    progress, resumed);
             trials.add(m.trial());
             built = m.build();
             if (m.trial().accuracyDrop() <= budget.limit()) {
                 stop = "budget met";
+            } else if (fp16Level(pipeline, mode, worst.getKey()) && trials.size() < maxTrials && System.nanoTime() <= deadline) {
+                // the layer went to FP16 first; FP16 still breaks the budget, so FP32 for it
+                fp32Nodes.add(worst.getKey());
+                Measured again = trial(pipeline, budget, mode, floatNodes, fp32Nodes, revertedAt, trials.size(), maxTrials, compareOn,
+                        store, progress, resumed);
+                trials.add(again.trial());
+                built = again.build();
+                if (again.trial().accuracyDrop() <= budget.limit()) {
+                    stop = "budget met";
+                }
             }
         }
         if (resumed[0] > 0) {
@@ -182,27 +195,32 @@ public final class AccuracyBudgetSearch {
     private record Measured(Trial trial, QdqBuild build) {
     }
 
-    private static Measured trial(QuantizationPipeline pipeline, BudgetSpec budget, Mode mode, Set<String> floatNodes,
+    /** Whether a layer the search reverts goes to FP16 first (static mode with {@code floatPrecision: fp16} for it). */
+    static boolean fp16Level(QuantizationPipeline pipeline, Mode mode, String node) {
+        return mode == Mode.STATIC && pipeline.spec().wantsFp16() && pipeline.wantsFp16(node);
+    }
+
+    private static Measured trial(QuantizationPipeline pipeline, BudgetSpec budget, Mode mode, Set<String> floatNodes, Set<String> fp32Nodes,
                                   Map<String, Double> revertedAt, int index, int maxTrials, SampleSource compareOn, TrialStore store,
                                   Progress progress, int[] resumed) throws IOException {
         Progress p = progress.scaled(Math.min(1, (double) index / maxTrials), Math.min(1, (double) (index + 1) / maxTrials));
         p.update(0, "trial", "trial " + (index + 1) + " (at most " + maxTrials + "): " + mode.name().toLowerCase(java.util.Locale.ROOT)
-                + ", " + floatNodes.size() + " layer(s) in float");
-        TrialConfiguration config = configuration(pipeline, mode, floatNodes);
+                + ", " + floatNodes.size() + " layer(s) in float" + (fp32Nodes.isEmpty() ? "" : " (" + fp32Nodes.size() + " of them FP32)"));
+        TrialConfiguration config = configuration(pipeline, mode, floatNodes, fp32Nodes);
         Optional<StoredTrial> hit = store.find(config);
         if (hit.isPresent()) {
             StoredTrial s = hit.get();
             resumed[0]++;
-            return new Measured(new Trial(index, s.id(), mode, Set.copyOf(floatNodes), s.top1(), s.top1Fp32(), s.accuracyDrop(),
+            return new Measured(new Trial(index, s.id(), mode, Set.copyOf(floatNodes), Set.copyOf(fp32Nodes), s.top1(), s.top1Fp32(), s.accuracyDrop(),
                     s.latencyP50Ms(), s.fp32LatencyP50Ms(), null), null);
         }
-        QdqBuild built = buildIn(pipeline, mode, floatNodes);
+        QdqBuild built = buildIn(pipeline, mode, floatNodes, fp32Nodes);
         ModelComparison.Result cmp = pipeline.compare(built.file(), compareOn, p.scaled(0, 0.6));
         LatencyPair lat = pipeline.latency(built.file(), compareOn, p.scaled(0.6, 1));
         double drop = drop(budget, cmp);
         UUID id = store.save(config, new MeasuredTrial(index, mode, Set.copyOf(floatNodes), cmp, drop, budget.dropName(), lat,
-                QuantizationPipeline.sizeOf(built.file()), decisions(pipeline, floatNodes, revertedAt)));
-        Trial trial = new Trial(index, id, mode, Set.copyOf(floatNodes), cmp.top1Candidate(), cmp.top1Reference(), drop,
+                QuantizationPipeline.sizeOf(built.file()), decisions(pipeline, mode, floatNodes, fp32Nodes, revertedAt)));
+        Trial trial = new Trial(index, id, mode, Set.copyOf(floatNodes), Set.copyOf(fp32Nodes), cmp.top1Candidate(), cmp.top1Reference(), drop,
                 lat.candidate().latencyMs().p50(), lat.fp32().latencyMs().p50(), built.file());
         pipeline.log().log(String.format("trial %d: %s, %d layer(s) float, %s drop %.4f, p50 %.3f ms (FP32 %.3f ms, %.2fx)", index,
                 mode.name().toLowerCase(java.util.Locale.ROOT), floatNodes.size(), budget.dropName(), drop, trial.latencyP50Ms(),
@@ -219,8 +237,8 @@ public final class AccuracyBudgetSearch {
         return budget.drop(cmp.top1Reference(), cmp.top1Candidate());
     }
 
-    private static QdqBuild buildIn(QuantizationPipeline pipeline, Mode mode, Set<String> floatNodes) throws IOException {
-        return mode == Mode.STATIC ? pipeline.build(floatNodes, pipeline.ranges(pipeline.spec().activations().calibrator()),
+    private static QdqBuild buildIn(QuantizationPipeline pipeline, Mode mode, Set<String> floatNodes, Set<String> fp32Nodes) throws IOException {
+        return mode == Mode.STATIC ? pipeline.build(floatNodes, fp32Nodes, pipeline.ranges(pipeline.spec().activations().calibrator()),
                 pipeline.spec().activations().calibrator()) : pipeline.buildCalibrationFree(floatNodes, mode);
     }
 
@@ -263,7 +281,7 @@ public final class AccuracyBudgetSearch {
                 ? within.stream().max(Comparator.comparingDouble(Trial::speedupP50)).orElseThrow()
                 : trials.stream().min(Comparator.comparingDouble(Trial::accuracyDrop)).orElseThrow();
         double fp32P50 = trials.stream().mapToDouble(Trial::fp32LatencyP50Ms).sorted().toArray()[trials.size() / 2];
-        Trial fp32 = new Trial(-1, null, null, Set.of(), trials.get(0).top1Fp32(), trials.get(0).top1Fp32(), 0, fp32P50, fp32P50, null);
+        Trial fp32 = new Trial(-1, null, null, Set.of(), Set.of(), trials.get(0).top1Fp32(), trials.get(0).top1Fp32(), 0, fp32P50, fp32P50, null);
         boolean keepFp32 = !met || bestQuantized.speedupP50() < 1.0;
         Trial best = keepFp32 ? fp32 : bestQuantized;
         List<Trial> pareto = new ArrayList<>();
@@ -289,16 +307,26 @@ public final class AccuracyBudgetSearch {
         }
         pipeline.log().log(statement);
         Path bestModel = bestQuantized.file() != null ? bestQuantized.file()
-                : buildIn(pipeline, bestQuantized.mode(), bestQuantized.floatNodes()).file();
+                : buildIn(pipeline, bestQuantized.mode(), bestQuantized.floatNodes(), bestQuantized.fp32Nodes()).file();
         return new Outcome(budget, met, statement, stop, best, bestQuantized, bestModel, trials, pareto, resumed);
     }
 
     /** The identity of the configuration where {@code floatNodes} stay float, in {@code mode}. */
     public static TrialConfiguration configuration(QuantizationPipeline p, Mode mode, Set<String> floatNodes) {
+        return configuration(p, mode, floatNodes, Set.of());
+    }
+
+    /**
+     * As {@link #configuration(QuantizationPipeline, Mode, Set)}, where {@code fp32Nodes} of the float nodes stay FP32 and the
+     * others are FP16 where the spec asks for it ({@code fp16Layers}, absent without FP16 so such configurations keep their hash).
+     */
+    public static TrialConfiguration configuration(QuantizationPipeline p, Mode mode, Set<String> floatNodes, Set<String> fp32Nodes) {
         boolean statik = mode == Mode.STATIC;
+        List<String> fp16 = floatNodes.stream().filter(n -> !fp32Nodes.contains(n) && fp16Level(p, mode, n)).sorted().toList();
         return new TrialConfiguration(mode == Mode.WEIGHT_ONLY ? "int4" : "int8", statik ? null : mode.name().toLowerCase(java.util.Locale.ROOT),
                 statik ? Configurations.activations(p) : "dynamic", Configurations.weights(p), p.settings().reduceRangeWeights(),
-                statik ? p.spec().activations().calibrator().apiName() : null, Configurations.allBut(p, floatNodes));
+                statik ? p.spec().activations().calibrator().apiName() : null, Configurations.allBut(p, floatNodes),
+                fp16.isEmpty() ? null : fp16);
     }
 
     /** The identity of the configuration where {@code floatNodes} stay float, in the spec's mode. */
@@ -308,6 +336,12 @@ public final class AccuracyBudgetSearch {
 
     /** Every planned node of the configuration where {@code floatNodes} stay float, with why a float one is float. */
     public static List<LayerDecision> decisions(QuantizationPipeline p, Set<String> floatNodes, Map<String, Double> revertedAt) {
+        return decisions(p, p.spec().mode(), floatNodes, Set.of(), revertedAt);
+    }
+
+    /** As {@link #decisions(QuantizationPipeline, Set, Map)}, saying which reverted layers are FP16 and which FP32. */
+    public static List<LayerDecision> decisions(QuantizationPipeline p, Mode mode, Set<String> floatNodes, Set<String> fp32Nodes,
+                                                Map<String, Double> revertedAt) {
         List<LayerDecision> out = new ArrayList<>();
         for (QdqPlan.PlannedNode n : p.plan().nodes()) {
             boolean q = n.quantized() && !floatNodes.contains(n.name());
@@ -319,6 +353,8 @@ public final class AccuracyBudgetSearch {
                 reason = floatNodes.contains(n.name())
                         ? "kept in float by the search: its quantized input had the lowest SQNR of the model when reverted"
                         + (known ? String.format(" (%.1f dB)", sqnr) : "")
+                        + (fp32Nodes.contains(n.name()) ? "; FP32: FP16 still broke the budget"
+                        : fp16Level(p, mode, n.name()) ? "; FP16 where safe" : "")
                         : n.reason();
                 sensitivity = known ? sqnr : null;
             }
