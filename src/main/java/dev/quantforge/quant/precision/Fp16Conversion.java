@@ -100,10 +100,10 @@ public final class Fp16Conversion {
 
         // 1. decide per node
         Map<String, OnnxMl.NodeProto> producers = new HashMap<>();
-        Map<String, List<OnnxMl.NodeProto>> consumersOf = new HashMap<>();
+        Map<String, List<OnnxMl.NodeProto>> consumers = new HashMap<>();
         for (OnnxMl.NodeProto n : graph.getNodeList()) {
             n.getOutputList().forEach(o -> producers.put(o, n));
-            n.getInputList().forEach(in -> consumersOf.computeIfAbsent(in, k -> new ArrayList<>()).add(n));
+            n.getInputList().forEach(in -> consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n));
         }
         Map<String, NodePrecision> decided = new LinkedHashMap<>();
         Set<OnnxMl.NodeProto> fp16 = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -114,7 +114,7 @@ public final class Fp16Conversion {
             if (n.getOutputList().stream().noneMatch(o -> !o.isEmpty() && elemType(types, o) == FLOAT)) {
                 continue; // integer work (shapes, indices): not a float node
             }
-            NodePrecision p = !int8Nodes.contains(n.getName()) && betweenQdq(n, producers, consumersOf)
+            NodePrecision p = !int8Nodes.contains(n.getName()) && betweenQdq(n, producers, consumers)
                     ? new NodePrecision(n.getName(), n.getOpType(), Precision.INT8, "between Q/DQ (runs on int8 values once fused)")
                     : decide(n, int8Nodes, wantsFp16, absMax, types, initializers);
             decided.put(n.getName(), p);
@@ -124,7 +124,6 @@ public final class Fp16Conversion {
         }
         Set<String> fp16Outputs = new HashSet<>();
         fp16.forEach(n -> n.getOutputList().stream().filter(o -> elemType(types, o) == FLOAT).forEach(fp16Outputs::add));
-        Map<String, List<OnnxMl.NodeProto>> consumers = consumersOf;
 
         // 2. rewrite in graph order: Casts to FP16 just before their first FP16 reader, back to FP32 right after the producer
         Set<String> used = Graphs.allNames(graph);

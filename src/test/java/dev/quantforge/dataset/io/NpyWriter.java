@@ -2,7 +2,6 @@ package dev.quantforge.dataset.io;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -98,7 +97,14 @@ public final class NpyWriter {
 
     /** Writes a zip with the entries in map order; {@code stored} = no compression (as numpy.savez). */
     public static Path zip(Path file, Map<String, byte[]> entries, boolean stored) throws IOException {
-        try (OutputStream os = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(os)) {
+        Files.write(file, zip(entries, stored));
+        return file;
+    }
+
+    /** The bytes of a zip with the entries in map order; {@code stored} = no compression (as numpy.savez). */
+    public static byte[] zip(Map<String, byte[]> entries, boolean stored) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
             for (Map.Entry<String, byte[]> e : entries.entrySet()) {
                 ZipEntry entry = new ZipEntry(e.getKey());
                 if (stored) {
@@ -113,7 +119,9 @@ public final class NpyWriter {
                 zip.write(e.getValue());
                 zip.closeEntry();
             }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
-        return file;
+        return bytes.toByteArray();
     }
 }
