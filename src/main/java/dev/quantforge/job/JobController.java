@@ -86,9 +86,12 @@ public class JobController {
     }
 
     @GetMapping(path = "/{id}/events", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
-    @Operation(operationId = "followJobEvents", summary = "Follow a job: server-sent events 'state', 'progress' and 'log' until it ends")
-    public SseEmitter events(@PathVariable UUID id) {
+    @Operation(operationId = "followJobEvents", summary = "Follow a job: server-sent events 'state', 'progress' and 'log' until it ends",
+            description = "Each 'log' event's id is the line's sequence number: a client that reconnects (to any replica) with Last-Event-ID "
+                    + "gets the lines after it, not the whole log again.")
+    public SseEmitter events(@PathVariable UUID id,
+                             @RequestHeader(value = "Last-Event-ID", required = false) Long lastEventId) {
         service.record(id);
-        return events.follow(id);
+        return events.follow(id, lastEventId == null ? 0 : Math.max(0, lastEventId));
     }
 }

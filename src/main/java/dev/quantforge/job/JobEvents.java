@@ -13,10 +13,13 @@ import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
-import jakarta.annotation.PreDestroy;
+import dev.quantforge.platform.DependencyUnavailableException;
+import dev.quantforge.platform.ShutdownDrain;
+
 
 /**
  * Server-sent events for a job. Each follower polls the job row and its log (every 500 ms), so
@@ -25,7 +28,7 @@ import jakarta.annotation.PreDestroy;
  * stream ends after the job reaches a final state.
  */
 @Component
-public class JobEvents {
+public class JobEvents implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(JobEvents.class);
     private static final long POLL_MILLIS = 500;
@@ -38,15 +41,17 @@ public class JobEvents {
         return t;
     });
     private final Map<SseEmitter, ScheduledFuture<?>> followers = new ConcurrentHashMap<>();
+    private volatile boolean running;
 
     public JobEvents(JobRepository jobs, JobLogRepository logs) {
         this.jobs = jobs;
         this.logs = logs;
     }
 
-    public SseEmitter follow(UUID jobId) {
+    /** Streams the job's events; log lines after {@code afterLogLine} only (a reconnecting client's Last-Event-ID). */
+    public SseEmitter follow(UUID jobId, long afterLogLine) {
         SseEmitter emitter = new SseEmitter(0L);
-        Follower f = new Follower(jobId, emitter);
+        Follower f = new Follower(jobId, emitter, afterLogLine);
         ScheduledFuture<?> task = scheduler.scheduleWithFixedDelay(f::poll, 0, POLL_MILLIS, TimeUnit.MILLISECONDS);
         followers.put(emitter, task);
         Runnable stop = () -> {
@@ -69,9 +74,10 @@ public class JobEvents {
         private long lastLogSeq;
         private boolean done;
 
-        Follower(UUID jobId, SseEmitter emitter) {
+        Follower(UUID jobId, SseEmitter emitter, long afterLogLine) {
             this.jobId = jobId;
             this.emitter = emitter;
+            this.lastLogSeq = afterLogLine;
         }
 
         void poll() {
@@ -104,6 +110,11 @@ public class JobEvents {
             } catch (IOException | IllegalStateException clientGone) {
                 finish();
             } catch (RuntimeException e) {
+                if (DependencyUnavailableException.of(e).isPresent()) {
+                    // PostgreSQL restarting: the stream stays open and the next poll catches up
+                    log.debug("event stream for job {}: database unavailable, polling on", jobId);
+                    return;
+                }
                 log.warn("event stream for job {} failed", jobId, e);
                 finish();
             }
@@ -123,9 +134,31 @@ public class JobEvents {
         }
     }
 
-    @PreDestroy
-    void shutdown() {
+    /**
+     * Shutdown ends every stream (after {@link ShutdownDrain}, before the web server waits for in-flight requests,
+     * which an open stream would hold up to the shutdown timeout); clients reconnect, to another replica.
+     */
+    @Override
+    public void stop() {
+        running = false;
         followers.keySet().forEach(SseEmitter::complete);
+        followers.values().forEach(t -> t.cancel(false));
+        followers.clear();
         scheduler.shutdownNow();
+    }
+
+    @Override
+    public void start() {
+        running = true;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        return ShutdownDrain.PHASE - 1;
     }
 }

@@ -186,6 +186,22 @@ public class JobRepository {
                 .query((rs, i) -> JobState.fromApiName(rs.getString(1))).optional();
     }
 
+    /**
+     * The worker gives the job back unfinished because it is shutting down (SIGTERM, a rolling update): queued again
+     * at once, and the attempt is not counted — the job did not fail, so draining workers never use up its
+     * {@code maxAttempts}. A cancel request wins. Empty if this worker no longer holds it.
+     */
+    public Optional<JobState> handBack(UUID jobId, String workerId, String reason) {
+        return jdbc.sql("update job set state = case when cancel_requested then 'cancelled' else 'queued' end, "
+                        + "attempts = case when cancel_requested then attempts else greatest(attempts - 1, 0) end, "
+                        + "finished_at = case when cancel_requested then now() end, "
+                        + "progress_message = case when cancel_requested then 'cancelled' else 'handed back (' || :reason || '); requeued' end, "
+                        + "lease_owner = null, lease_expires_at = null, updated_at = now() "
+                        + "where id = :id and lease_owner = :owner and state = 'running' returning state")
+                .param("reason", Text.storable(reason)).param("id", jobId).param("owner", workerId)
+                .query((rs, i) -> JobState.fromApiName(rs.getString(1))).optional();
+    }
+
     /** The worker stopped the job because cancel was requested. */
     public boolean markCancelled(UUID jobId, String workerId) {
         return jdbc.sql("update job set state = 'cancelled', finished_at = now(), updated_at = now(), progress_phase = 'cancelled', "

@@ -1,6 +1,7 @@
 package dev.quantforge.job;
 
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +51,20 @@ public class LeaseReaper implements SmartLifecycle {
         }
         List<List<String>> live = liveWorkers.stream().flatMap(l -> l.liveCapabilityTags().stream()).toList();
         jobs.markUnservable(live);
+        return reaped.size();
+    }
+
+    /**
+     * A worker registered again under its instance identity after its process restarted: the jobs its previous
+     * incarnation held go back to the queue now (or fail, past maxAttempts), not when their leases lapse.
+     */
+    public int requeueJobsOfRestartedWorker(UUID workerId) {
+        List<JobRepository.Reaped> reaped = jobs.requeueHeldBy(workerId.toString());
+        for (JobRepository.Reaped r : reaped) {
+            String what = r.outcome();
+            log.warn("job {}: worker {} restarted while running it; {}", r.id(), workerId, what);
+            logs.append(r.id(), "WARN", "worker " + workerId + " died while running this job (its process restarted); " + what);
+        }
         return reaped.size();
     }
 

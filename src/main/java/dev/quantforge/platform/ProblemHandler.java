@@ -3,9 +3,11 @@ package dev.quantforge.platform;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
@@ -37,7 +39,8 @@ public class ProblemHandler {
 
     @ExceptionHandler(ApiException.class)
     ResponseEntity<ProblemDetail> api(ApiException e) {
-        return problem(e.status(), e.title(), e.getMessage(), e.errors());
+        ResponseEntity<ProblemDetail> r = problem(e.status(), e.title(), e.getMessage(), e.errors());
+        return e.status() == HttpStatus.SERVICE_UNAVAILABLE ? withRetryAfter(r) : r;
     }
 
     @ExceptionHandler(InvalidInputException.class)
@@ -110,6 +113,10 @@ public class ProblemHandler {
 
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> unexpected(Exception e) {
+        Optional<DependencyUnavailableException> outage = DependencyUnavailableException.of(e);
+        if (outage.isPresent()) {
+            return unavailable(outage.get());
+        }
         if (e instanceof org.springframework.web.ErrorResponse er && er.getStatusCode().is4xxClientError()) {
             // any other Spring MVC client error (406, 415, ...): keep its status and detail
             ProblemDetail body = er.getBody();
@@ -119,6 +126,21 @@ public class ProblemHandler {
         log.error("Unexpected error", e);
         return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error",
                 "the service failed unexpectedly (" + e.getClass().getSimpleName() + "); the error was logged", List.of());
+    }
+
+    /** 503 with Retry-After: the request may be sent again as it is (the cause is logged, not shown). */
+    static ResponseEntity<ProblemDetail> unavailable(DependencyUnavailableException e) {
+        log.warn("503: {} is unavailable: {}", e.dependency(), e.getMessage());
+        ResponseEntity<ProblemDetail> r = problem(HttpStatus.SERVICE_UNAVAILABLE, "Service unavailable", e.dependency()
+                + " is unavailable right now; retry the request after " + DependencyUnavailableException.RETRY_AFTER_SECONDS
+                + " s (a job submission with the same Idempotency-Key is never created twice)", List.of());
+        return withRetryAfter(r);
+    }
+
+    /** Every 503 of the service says when to come back. */
+    private static ResponseEntity<ProblemDetail> withRetryAfter(ResponseEntity<ProblemDetail> r) {
+        return ResponseEntity.status(r.getStatusCode()).headers(r.getHeaders())
+                .header(HttpHeaders.RETRY_AFTER, String.valueOf(DependencyUnavailableException.RETRY_AFTER_SECONDS)).body(r.getBody());
     }
 
     static ResponseEntity<ProblemDetail> problem(HttpStatusCode status, String title, String detail, List<ApiException.FieldError> errors) {

@@ -25,13 +25,28 @@ public record QfProperties(
         @Valid Worker worker,
         @Valid Security security,
         @Valid Temp temp,
-        @Valid Webhooks webhooks) {
+        @Valid Webhooks webhooks,
+        @Valid Shutdown shutdown) {
 
     public QfProperties {
         // resolved once: a relative ./data means the directory the service was started in, whatever changes later
         dataDir = dataDir == null ? null : dataDir.toAbsolutePath().normalize();
         temp = temp == null ? new Temp(null, null) : temp;
         webhooks = webhooks == null ? new Webhooks(null, null, null, null, null) : webhooks;
+        shutdown = shutdown == null ? new Shutdown(null) : shutdown;
+    }
+
+    /**
+     * SIGTERM: the process first reports not-ready and keeps serving for {@code drainSeconds} (so a load balancer or
+     * Kubernetes takes it out of rotation before the port closes), stops leasing jobs and hands running ones back to
+     * the queue, then lets in-flight requests finish (up to {@code spring.lifecycle.timeout-per-shutdown-phase}).
+     */
+    public record Shutdown(@Min(0) @Max(300) Integer drainSeconds) {
+        public static final int DEFAULT_DRAIN_SECONDS = 0;
+
+        public Shutdown {
+            drainSeconds = drainSeconds == null ? DEFAULT_DRAIN_SECONDS : drainSeconds;
+        }
     }
 
     public record Db(@Min(1) @Max(65535) int embeddedPort) {

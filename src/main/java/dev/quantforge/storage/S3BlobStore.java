@@ -25,10 +25,12 @@ import org.springframework.core.io.InputStreamResource;
 import org.springframework.core.io.Resource;
 import org.springframework.web.multipart.MultipartFile;
 
+import dev.quantforge.platform.DependencyUnavailableException;
 import dev.quantforge.platform.InstanceDirectory;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
@@ -123,7 +125,7 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
                 }
             }
         } catch (SdkException e) {
-            throw new IOException("cannot store blob " + staged.sha256() + " in " + description + ": " + e.getMessage(), e);
+            throw failure("cannot store blob " + staged.sha256() + " in " + description, e);
         }
         // the validated file becomes this replica's cached copy (no download when a local job reads it)
         moveIntoCache(staged.file(), staged.sha256());
@@ -207,6 +209,16 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
         }
     }
 
+    /**
+     * The IOException for a failed S3 call: when the store cannot be reached or answers 5xx (down, restarting,
+     * throttling), a {@link DependencyUnavailableException} (the API answers 503 with Retry-After).
+     */
+    private IOException failure(String what, SdkException e) {
+        String message = what + ": " + e.getMessage();
+        boolean unavailable = e instanceof SdkClientException || e instanceof S3Exception s && s.statusCode() >= 500;
+        return unavailable ? new DependencyUnavailableException("the object store", message, e) : new IOException(message, e);
+    }
+
     @Override
     public boolean exists(String sha256) throws IOException {
         try {
@@ -218,9 +230,9 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
             if (e.statusCode() == 404) {
                 return false;
             }
-            throw new IOException("cannot reach " + description + ": " + e.getMessage(), e);
+            throw failure("cannot reach " + description, e);
         } catch (SdkException e) {
-            throw new IOException("cannot reach " + description + ": " + e.getMessage(), e);
+            throw failure("cannot reach " + description, e);
         }
     }
 
@@ -237,7 +249,7 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
                  OutputStream out = new DigestOutputStream(Files.newOutputStream(tmp), digest)) {
                 in.transferTo(out);
             } catch (SdkException e) {
-                throw new IOException("cannot read blob " + sha256 + " from " + description + ": " + e.getMessage(), e);
+                throw failure("cannot read blob " + sha256 + " from " + description, e);
             }
             String actual = HexFormat.of().formatHex(digest.digest());
             if (!actual.equals(sha256)) {
@@ -264,7 +276,7 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
                 } catch (NoSuchKeyException e) {
                     throw new java.nio.file.NoSuchFileException(key);
                 } catch (SdkException e) {
-                    throw new IOException("cannot read blob " + sha256 + " from " + description + ": " + e.getMessage(), e);
+                    throw failure("cannot read blob " + sha256 + " from " + description, e);
                 }
             }
         });
@@ -292,7 +304,7 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
         try {
             s3.deleteObject(d -> d.bucket(bucket).key(key(sha256)));
         } catch (SdkException e) {
-            throw new IOException("cannot delete blob " + sha256 + " from " + description + ": " + e.getMessage(), e);
+            throw failure("cannot delete blob " + sha256 + " from " + description, e);
         }
         Files.deleteIfExists(cachePath(sha256));
     }
@@ -307,7 +319,7 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
                 }
             }
         } catch (SdkException e) {
-            throw new IOException("cannot list " + description + ": " + e.getMessage(), e);
+            throw failure("cannot list " + description, e);
         }
     }
 
@@ -326,9 +338,9 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
                 log.debug("{} does not list multipart uploads: {}", description, e.getMessage());
                 return 0; // a server that does not list uploads
             }
-            throw new IOException("cannot list the multipart uploads of " + description + ": " + e.getMessage(), e);
+            throw failure("cannot list the multipart uploads of " + description, e);
         } catch (SdkException e) {
-            throw new IOException("cannot list the multipart uploads of " + description + ": " + e.getMessage(), e);
+            throw failure("cannot list the multipart uploads of " + description, e);
         }
         return aborted;
     }

@@ -28,10 +28,12 @@ import dev.quantforge.dataset.DatasetService;
 import dev.quantforge.job.JobLogRepository;
 import dev.quantforge.job.JobRecord;
 import dev.quantforge.job.JobRepository;
+import dev.quantforge.job.LeaseReaper;
 import dev.quantforge.model.ModelService;
 import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.ServerPaths;
+import dev.quantforge.platform.ShutdownDrain;
 import dev.quantforge.quant.InvalidInputException;
 import dev.quantforge.storage.BlobStore;
 
@@ -44,6 +46,8 @@ import dev.quantforge.storage.BlobStore;
 public class LocalWorkerPool implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(LocalWorkerPool.class);
+    /** How long shutdown waits for running attempts to reach a stop point (within Kubernetes' default 30 s grace). */
+    static final int STOP_WAIT_SECONDS = 15;
 
     private final QfProperties props;
     private final JobRepository jobs;
@@ -68,13 +72,17 @@ public class LocalWorkerPool implements SmartLifecycle {
     private List<String> capabilityTags;
     private ObjectNode capabilities;
     private final org.springframework.core.env.Environment environment;
+    private final LeaseReaper reaper;
+    private final ShutdownDrain drain;
 
     public LocalWorkerPool(QfProperties props, JobRepository jobs, JobLogRepository logs, JobResults results,
                            WorkerRegistry registry, ModelService models, DatasetService datasets, BlobStore blobs,
                            ObjectMapper json, MeterRegistry meters, dev.quantforge.artifact.ArtifactRepository artifacts,
                            dev.quantforge.report.ReportRepository reports, List<JobHandler> handlers, InstanceDirectory instance,
-                           org.springframework.core.env.Environment environment) {
+                           org.springframework.core.env.Environment environment, LeaseReaper reaper, ShutdownDrain drain) {
+        this.drain = drain;
         this.environment = environment;
+        this.reaper = reaper;
         this.instance = instance;
         this.artifacts = artifacts;
         this.reports = reports;
@@ -101,7 +109,8 @@ public class LocalWorkerPool implements SmartLifecycle {
         // the in-process workers lease under the instance identity, which a restarted process adopts again
         workerId = instance.id();
         if (instance.restarted()) {
-            requeueJobsOfPreviousIncarnation();
+            // the process that held this identity died with jobs running
+            reaper.requeueJobsOfRestartedWorker(workerId);
         }
         if (!enabled()) {
             return;
@@ -126,15 +135,6 @@ public class LocalWorkerPool implements SmartLifecycle {
                 threads.size(), workerId, name, capabilityTags);
     }
 
-    /** The process that held this identity died with jobs running: they go back to the queue now, not when their leases lapse. */
-    private void requeueJobsOfPreviousIncarnation() {
-        for (JobRepository.Reaped r : jobs.requeueHeldBy(workerId.toString())) {
-            String what = r.outcome();
-            log.warn("job {}: worker {} restarted while running it; {}", r.id(), workerId, what);
-            logs.append(r.id(), "WARN", "worker " + workerId + " died while running this job (its process restarted); " + what);
-        }
-    }
-
     /** Heartbeats often enough that cancel takes effect within seconds and a lease never lapses while alive. */
     long heartbeatMillis() {
         return Math.max(500, Math.min(2000, props.jobs().leaseSeconds() * 1000L / 4));
@@ -143,6 +143,11 @@ public class LocalWorkerPool implements SmartLifecycle {
     private void loop() {
         while (active) {
             try {
+                if (drain.draining()) {
+                    // the context is closing: no new jobs (stop() follows and hands back the running ones)
+                    Thread.sleep(props.worker().pollMillis());
+                    continue;
+                }
                 Optional<JobRecord> claimed = jobs.claim(workerId.toString(), capabilityTags, props.jobs().leaseSeconds());
                 if (claimed.isEmpty()) {
                     Thread.sleep(props.worker().pollMillis());
@@ -209,8 +214,8 @@ public class LocalWorkerPool implements SmartLifecycle {
                 return "cancelled";
             }
             if (LiveProgress.SHUTDOWN.equals(st.reason())) {
-                jobs.fail(job.id(), owner, "worker_shutdown", "the worker shut down while running this job", true);
-                return "interrupted";
+                handBack(job.id());
+                return "handed_back";
             }
             return "lease_lost";
         }
@@ -246,15 +251,27 @@ public class LocalWorkerPool implements SmartLifecycle {
         }
         active = false;
         running.values().forEach(p -> p.requestStop(LiveProgress.SHUTDOWN));
+        long deadline = System.nanoTime() + Duration.ofSeconds(STOP_WAIT_SECONDS).toNanos();
         for (Thread t : threads) {
             try {
-                t.join(Duration.ofSeconds(20).toMillis());
+                t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
+        // an attempt that did not reach a stop point in time: given back anyway (its late result is refused: no lease)
+        running.keySet().forEach(this::handBack);
         threads.clear();
         heartbeats.shutdownNow();
+    }
+
+    /** Queued again at once, the attempt not counted (see JobRepository#handBack). */
+    private void handBack(UUID jobId) {
+        jobs.handBack(jobId, workerId.toString(), "the worker shut down").ifPresent(state -> {
+            log.info("job {} handed back to the queue on shutdown → {}", jobId, state.apiName());
+            logs.append(jobId, "INFO", "worker " + workerId + " shut down while running this attempt; handed back to the queue → "
+                    + state.apiName() + " (the attempt is not counted)");
+        });
     }
 
     @Override
@@ -264,8 +281,8 @@ public class LocalWorkerPool implements SmartLifecycle {
 
     @Override
     public int getPhase() {
-        // stop before the web server and the datasource go away
-        return Integer.MAX_VALUE - 1000;
+        // the first to stop: running jobs go back to the queue while the web server still serves (see ShutdownDrain)
+        return ShutdownDrain.WORKERS_PHASE;
     }
 
     public UUID workerId() {

@@ -48,15 +48,22 @@ import dev.quantforge.quant.runtime.DjlNatives;
 
 /**
  * A worker in another process or on another machine ({@code --qf.roles=worker
- * --qf.server-url=http://api:8080}): it needs no database, only the API. It registers, leases a
- * job, downloads the inputs (cached by sha256), runs the same handlers as in-process workers,
- * heartbeats progress and logs, and uploads the result and artifacts.
+ * --qf.server-url=http://api:8080}, several replicas comma-separated): it needs no database, only the API. It
+ * registers, leases a job, downloads the inputs (cached by sha256), runs the same handlers as in-process workers,
+ * heartbeats progress and logs, and uploads the result and artifacts. An API outage loses nothing it has done: calls
+ * move to another replica, and a finished result is delivered again until a replica takes it (or says the lease is
+ * gone). {@link #shutdown()} hands the running job back to the queue.
  */
 public final class RemoteWorkerAgent implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RemoteWorkerAgent.class);
+    /** Seconds one lease request waits for a job (short: a SIGTERM'd worker waits for it to return). */
+    static final int LEASE_WAIT_SECONDS = 10;
+    static final int RETRY_SECONDS = 2;
+    /** How long a finished result (or a failure, a hand-back) is offered again while the API is down. */
+    static final Duration DELIVERY_PATIENCE = Duration.ofMinutes(10);
 
-    private final String server;
+    private final ApiServers servers;
     private final Path dataDir;
     private final String name;
     private final Map<String, JobHandler> handlers;
@@ -69,6 +76,11 @@ public final class RemoteWorkerAgent implements AutoCloseable {
     });
     private volatile boolean running = true;
     private UUID workerId;
+    /** Registered under this id when set (the process's instance identity): a restart requeues what it held at once. */
+    private UUID identity;
+    /** The running job and its progress (what {@link #shutdown()} stops). */
+    private volatile UUID currentJob;
+    private volatile LiveProgress currentProgress;
 
     private final List<String> extraTags;
     private volatile String apiToken;
@@ -84,7 +96,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
     /** @param extraTags capability tags to advertise beyond the detected ones (e.g. a pool name jobs can require) */
     public RemoteWorkerAgent(String serverUrl, Path dataDir, String name, List<JobHandler> handlers, List<String> extraTags) {
         this.extraTags = List.copyOf(extraTags);
-        this.server = serverUrl.replaceAll("/+$", "");
+        this.servers = new ApiServers(serverUrl);
         this.dataDir = dataDir;
         this.name = name;
         this.handlers = handlers.stream().collect(Collectors.toMap(JobHandler::type, Function.identity()));
@@ -112,6 +124,12 @@ public final class RemoteWorkerAgent implements AutoCloseable {
     }
 
     /** Sends {@code Authorization: Bearer <token>} with every request (the API's QF_API_TOKEN). */
+    /** Registers under {@code id} (kept across restarts): the API then requeues the previous incarnation's job at once. */
+    public RemoteWorkerAgent withIdentity(UUID id) {
+        this.identity = id;
+        return this;
+    }
+
     public RemoteWorkerAgent withApiToken(String token) {
         this.apiToken = token == null || token.isBlank() ? null : token;
         return this;
@@ -121,10 +139,16 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         return apiToken == null ? b : b.header("Authorization", "Bearer " + apiToken);
     }
 
-    /** Registers with the server; returns the worker id. */
+    /**
+     * Registers with the API (retrying while no replica can be reached: a worker may start before the API); returns
+     * the worker id. A refusal (401, 403, 400) is final.
+     */
     public UUID register() throws IOException, InterruptedException {
         ObjectNode body = JsonNodeFactory.instance.objectNode();
         body.put("name", name);
+        if (identity != null) {
+            body.put("id", identity.toString());
+        }
         ObjectNode caps = LocalCapabilities.detect(trtexec, nvidiaSmi);
         capabilities = caps;
         ArrayNode tags = caps.putArray("tags");
@@ -132,39 +156,54 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         ArrayNode types = caps.putArray("jobTypes");
         handlers.keySet().stream().sorted().forEach(types::add);
         body.set("capabilities", caps);
-        JsonNode r = post("/api/v1/workers", body, 201);
-        workerId = UUID.fromString(r.path("id").asString());
-        log.info("registered with {} as worker {} ({})", server, workerId, name);
+        HttpResponse<String> r = deliver("registration", base -> jsonPost(base, "/api/v1/workers", body));
+        if (r.statusCode() != 201) {
+            throw new IOException("registration refused: HTTP " + r.statusCode() + " " + r.body());
+        }
+        workerId = UUID.fromString(json.readTree(r.body()).path("id").asString());
+        log.info("registered with {} as worker {} ({})", servers, workerId, name);
         return workerId;
     }
 
-    /** Leases and runs jobs until {@link #close()}. */
+    /** Leases and runs jobs until {@link #shutdown()}. */
     public void runLoop() throws InterruptedException {
         while (running) {
             try {
-                if (!runOne(20)) {
+                if (!runOne(LEASE_WAIT_SECONDS)) {
                     continue;
                 }
             } catch (IOException e) {
-                log.warn("server unreachable ({}); retrying in 5 s", e.toString());
-                Thread.sleep(5000);
+                log.warn("no API replica answers ({}); retrying in {} s", e.toString(), RETRY_SECONDS);
+                Thread.sleep(RETRY_SECONDS * 1000L);
             }
         }
     }
 
     /** Leases one job (waiting up to waitSeconds) and runs it; false when none was offered. */
     public boolean runOne(int waitSeconds) throws IOException, InterruptedException {
-        HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/workers/" + workerId + "/lease"))
+        HttpResponse<String> resp = send(base -> HttpRequest.newBuilder(URI.create(base + "/api/v1/workers/" + workerId + "/lease"))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"waitSeconds\":" + waitSeconds + "}"))
-                .timeout(Duration.ofSeconds(waitSeconds + 30)));
+                .timeout(Duration.ofSeconds(waitSeconds + 30)), HttpResponse.BodyHandlers.ofString());
         if (resp.statusCode() == 204) {
+            return false;
+        }
+        if (resp.statusCode() == 404) {
+            // the API forgot this worker (silent too long, or its row was removed): register again
+            log.warn("the API no longer knows worker {}; registering again", workerId);
+            register();
             return false;
         }
         if (resp.statusCode() != 200) {
             throw new IOException("lease failed: HTTP " + resp.statusCode() + " " + resp.body());
         }
-        runTask(json.readTree(resp.body()));
+        JsonNode task = json.readTree(resp.body());
+        if (!running) {
+            // leased while shutting down: straight back to the queue
+            release(UUID.fromString(task.path("job").path("id").asString()), "the worker is shutting down");
+            return false;
+        }
+        runTask(task);
         return true;
     }
 
@@ -173,6 +212,11 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         UUID jobId = UUID.fromString(job.path("id").asString());
         String type = job.path("type").asString();
         LiveProgress progress = new LiveProgress();
+        currentJob = jobId;
+        currentProgress = progress;
+        if (!running) {
+            progress.requestStop(LiveProgress.SHUTDOWN);
+        }
         ConcurrentLinkedQueue<String> logLines = new ConcurrentLinkedQueue<>();
         long hbMillis = Math.max(500, Math.min(2000, task.path("heartbeatSeconds").asLong(5) * 1000));
         var hb = heartbeats.scheduleWithFixedDelay(() -> heartbeat(jobId, progress, logLines), 0, hbMillis, TimeUnit.MILLISECONDS);
@@ -195,7 +239,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
                 if (LiveProgress.CANCELLED.equals(st.reason())) {
                     fail(jobId, "cancelled", "cancelled", false);
                 } else if (LiveProgress.SHUTDOWN.equals(st.reason())) {
-                    fail(jobId, "worker_shutdown", "the worker shut down while running this job", true);
+                    release(jobId, "the worker shut down");
                 }
             } else {
                 AttemptRunner.Failed f = (AttemptRunner.Failed) ended;
@@ -203,6 +247,8 @@ public final class RemoteWorkerAgent implements AutoCloseable {
             }
         } finally {
             hb.cancel(false);
+            currentJob = null;
+            currentProgress = null;
             AttemptRunner.deleteTree(workDir);
             if (instance != null) {
                 instance.release(workDir);
@@ -224,7 +270,14 @@ public final class RemoteWorkerAgent implements AutoCloseable {
             p.put("message", progress.message());
             ArrayNode arr = body.putArray("logs");
             lines.forEach(arr::add);
-            JsonNode answer = post("/api/v1/workers/" + workerId + "/jobs/" + jobId + "/heartbeat", body, 200);
+            HttpResponse<String> resp = send(base -> jsonPost(base, "/api/v1/workers/" + workerId + "/jobs/" + jobId + "/heartbeat", body),
+                    HttpResponse.BodyHandlers.ofString());
+            if (resp.statusCode() != 200) {
+                // lines not taken are sent with the next heartbeat
+                lines.forEach(logLines::add);
+                throw new IOException("HTTP " + resp.statusCode() + " " + resp.body());
+            }
+            JsonNode answer = json.readTree(resp.body());
             if (answer.path("leaseLost").asBoolean()) {
                 progress.requestStop(LiveProgress.LEASE_LOST);
             } else if (answer.path("cancelRequested").asBoolean()) {
@@ -274,10 +327,14 @@ public final class RemoteWorkerAgent implements AutoCloseable {
             parts.add(HttpRequest.BodyPublishers.ofString("\r\n"));
         }
         parts.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "--\r\n"));
-        HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/workers/" + workerId + "/jobs/" + jobId + "/complete"))
+        HttpResponse<String> resp = deliver("the result of job " + jobId, base -> HttpRequest.newBuilder(
+                        URI.create(base + "/api/v1/workers/" + workerId + "/jobs/" + jobId + "/complete"))
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
                 .POST(HttpRequest.BodyPublishers.concat(parts.toArray(HttpRequest.BodyPublisher[]::new))));
-        if (resp.statusCode() != 200) {
+        if (resp.statusCode() == 409) {
+            // the lease lapsed during an outage (the job runs elsewhere), or an earlier delivery was taken and its answer lost
+            log.warn("result of job {} not taken: {}", jobId, resp.body());
+        } else if (resp.statusCode() != 200) {
             log.warn("completing job {} was refused: HTTP {} {}", jobId, resp.statusCode(), resp.body());
         }
     }
@@ -292,10 +349,23 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         body.put("code", code);
         body.put("message", message);
         body.put("retryable", retryable);
-        HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/workers/" + workerId + "/jobs/" + jobId + "/fail"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))));
+        HttpResponse<String> resp = deliver("the failure of job " + jobId,
+                base -> jsonPost(base, "/api/v1/workers/" + workerId + "/jobs/" + jobId + "/fail", body));
         if (resp.statusCode() != 200) {
             log.warn("reporting failure of job {} was refused: HTTP {} {}", jobId, resp.statusCode(), resp.body());
+        }
+    }
+
+    /** Hands the job back unfinished: queued again at once, the attempt not counted. */
+    private void release(UUID jobId, String reason) throws IOException, InterruptedException {
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        body.put("reason", reason);
+        HttpResponse<String> resp = deliver("the hand-back of job " + jobId,
+                base -> jsonPost(base, "/api/v1/workers/" + workerId + "/jobs/" + jobId + "/release", body));
+        if (resp.statusCode() == 200) {
+            log.info("job {} handed back to the queue ({})", jobId, reason);
+        } else {
+            log.warn("handing back job {} was refused: HTTP {} {}", jobId, resp.statusCode(), resp.body());
         }
     }
 
@@ -309,10 +379,12 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         }
         Path tmp = instance != null ? instance.newFile("download-", ".part") : Files.createTempFile(cache, "download-", ".part");
         try {
-            HttpResponse<InputStream> resp = http.send(auth(HttpRequest.newBuilder(URI.create(input.path("url").asString()))
-                    .timeout(Duration.ofMinutes(30)).GET()).build(), HttpResponse.BodyHandlers.ofInputStream());
+            String url = input.path("url").asString();
+            HttpResponse<InputStream> resp = send(base -> HttpRequest.newBuilder(URI.create(servers.relocate(url, base)))
+                    .timeout(Duration.ofMinutes(30)).GET(), HttpResponse.BodyHandlers.ofInputStream());
             if (resp.statusCode() != 200) {
-                throw new IOException("download of " + input.path("url").asString() + " failed: HTTP " + resp.statusCode());
+                resp.body().close();
+                throw new IOException("download of " + url + " failed: HTTP " + resp.statusCode());
             }
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             try (InputStream in = new DigestInputStream(resp.body(), digest); OutputStream out = Files.newOutputStream(tmp)) {
@@ -334,22 +406,102 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         }
     }
 
-    private JsonNode post(String path, JsonNode body, int expected) throws IOException, InterruptedException {
-        HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + path)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))));
-        if (resp.statusCode() != expected) {
-            throw new IOException("POST " + path + " → HTTP " + resp.statusCode() + ": " + resp.body());
-        }
-        return json.readTree(resp.body());
+    private HttpRequest.Builder jsonPost(String base, String path, JsonNode body) {
+        return HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body)));
     }
 
-    private HttpResponse<String> send(HttpRequest.Builder b) throws IOException, InterruptedException {
-        return http.send(auth(b).build(), HttpResponse.BodyHandlers.ofString());
+    /**
+     * One call on the current replica; when it cannot be reached or answers 503, the same call on the next one (each
+     * replica once). Throws the last connection failure when none could be reached; returns the last 503 when every
+     * replica answered so.
+     */
+    private <T> HttpResponse<T> send(Function<String, HttpRequest.Builder> request, HttpResponse.BodyHandler<T> body)
+            throws IOException, InterruptedException {
+        IOException unreachable = null;
+        HttpResponse<T> unavailable = null;
+        for (int i = 0; i < servers.size(); i++) {
+            String base = servers.current();
+            try {
+                HttpResponse<T> r = http.send(auth(request.apply(base)).build(), body);
+                if (r.statusCode() != 503) {
+                    return r;
+                }
+                servers.failed(base);
+                if (unavailable != null && unavailable.body() instanceof java.io.Closeable c) {
+                    c.close();
+                }
+                unavailable = r;
+            } catch (IOException e) {
+                servers.failed(base);
+                unreachable = e;
+            }
+        }
+        if (unavailable != null) {
+            return unavailable;
+        }
+        throw unreachable;
+    }
+
+    /**
+     * A call that must arrive (a finished result, a failure, a hand-back, the registration): retried with backoff
+     * while no replica can take it (unreachable or 503) for up to {@link #DELIVERY_PATIENCE}; the answer of the replica
+     * that took it, whatever it says.
+     */
+    private HttpResponse<String> deliver(String what, Function<String, HttpRequest.Builder> request) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + DELIVERY_PATIENCE.toNanos();
+        long backoff = 500;
+        while (true) {
+            try {
+                HttpResponse<String> r = send(request, HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() != 503 || System.nanoTime() > deadline) {
+                    return r;
+                }
+                log.warn("{}: the API is unavailable (503); retrying in {} ms", what, backoff);
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("could not deliver " + what + " within " + DELIVERY_PATIENCE + ": " + e.getMessage(), e);
+                }
+                log.warn("{}: no API replica answers ({}); retrying in {} ms", what, e.toString(), backoff);
+            }
+            Thread.sleep(backoff);
+            backoff = Math.min(backoff * 2, 10_000);
+        }
+    }
+
+    private HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return send(base -> HttpRequest.newBuilder(URI.create(base + path)).GET(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * Graceful stop (SIGTERM): no more leases, and the running job is asked to stop at its next progress point and is
+     * then handed back to the queue (see {@link #handBackIfStillRunning()} for one that does not stop in time).
+     */
+    public void shutdown() {
+        running = false;
+        LiveProgress p = currentProgress;
+        if (p != null) {
+            p.requestStop(LiveProgress.SHUTDOWN);
+        }
+    }
+
+    /** After {@link #shutdown()} timed out: hands the job back now (its late result will be refused: no lease). */
+    public void handBackIfStillRunning() {
+        UUID job = currentJob;
+        if (job != null) {
+            try {
+                release(job, "the worker shut down before the job reached a stop point");
+            } catch (IOException e) {
+                log.warn("could not hand back job {}: {} (its lease lapses)", job, e.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     @Override
     public void close() {
-        running = false;
+        shutdown();
         heartbeats.shutdownNow();
     }
 
@@ -462,9 +614,8 @@ public final class RemoteWorkerAgent implements AutoCloseable {
             body.set("runtime", report.runtime());
             body.set("layers", report.layers());
             try {
-                HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/workers/" + workerId + "/jobs/"
-                        + jobId() + "/reports")).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body))));
+                HttpResponse<String> resp = deliver("a report of job " + jobId(),
+                        base -> jsonPost(base, "/api/v1/workers/" + workerId + "/jobs/" + jobId() + "/reports", body));
                 if (resp.statusCode() == 409) {
                     throw new dev.quantforge.quant.progress.CancelledException(LiveProgress.LEASE_LOST);
                 }
@@ -481,7 +632,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         @Override
         public List<JsonNode> savedReports() throws IOException {
             try {
-                HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/jobs/" + jobId() + "/reports")).GET());
+                HttpResponse<String> resp = get("/api/v1/jobs/" + jobId() + "/reports");
                 if (resp.statusCode() != 200) {
                     throw new IOException("reading the job's reports failed: HTTP " + resp.statusCode());
                 }
@@ -497,7 +648,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         @Override
         public Optional<Path> artifactOf(UUID otherJobId, String kind) throws IOException {
             try {
-                HttpResponse<String> resp = send(HttpRequest.newBuilder(URI.create(server + "/api/v1/jobs/" + otherJobId)).GET());
+                HttpResponse<String> resp = get("/api/v1/jobs/" + otherJobId);
                 if (resp.statusCode() != 200) {
                     return Optional.empty();
                 }
@@ -505,7 +656,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
                     if (kind.equals(a.path("kind").asString())) {
                         ObjectNode ref = JsonNodeFactory.instance.objectNode();
                         ref.put("sha256", a.path("sha256").asString());
-                        ref.put("url", server + "/api/v1/artifacts/" + a.path("id").asString() + "/content");
+                        ref.put("url", servers.current() + "/api/v1/artifacts/" + a.path("id").asString() + "/content");
                         return Optional.of(download(ref));
                     }
                 }

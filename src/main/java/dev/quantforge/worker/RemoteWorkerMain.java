@@ -55,8 +55,12 @@ public final class RemoteWorkerMain {
         List<Thread> threads = new ArrayList<>();
         List<RemoteWorkerAgent> agents = new ArrayList<>();
         for (int i = 0; i < Math.max(1, concurrency); i++) {
+            // one identity per worker thread, the same after a restart (derived from the data dir's instance identity)
+            java.util.UUID identity = concurrency > 1
+                    ? java.util.UUID.nameUUIDFromBytes((instance.id() + "#" + i).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                    : instance.id();
             RemoteWorkerAgent agent = new RemoteWorkerAgent(server, dataDir, concurrency > 1 ? name + "#" + i : name, handlers, tags)
-                    .withApiToken(setting(args, "qf.api-token", "QF_API_TOKEN", "")).withInstance(instance)
+                    .withApiToken(setting(args, "qf.api-token", "QF_API_TOKEN", "")).withInstance(instance).withIdentity(identity)
                     .withTensorRt(setting(args, "qf.trtexec", "QF_TRTEXEC", ""), setting(args, "qf.nvidia-smi", "QF_NVIDIA_SMI", ""));
             agents.add(agent);
             agent.register();
@@ -70,10 +74,32 @@ public final class RemoteWorkerMain {
             t.start();
             threads.add(t);
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> agents.forEach(RemoteWorkerAgent::close)));
+        int stopWait = Integer.parseInt(setting(args, "qf.worker.stop-wait-seconds", "QF_WORKER_STOP_WAIT_SECONDS", "" + DEFAULT_STOP_WAIT_SECONDS));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stopGracefully(agents, threads, stopWait), "worker-shutdown"));
         for (Thread t : threads) {
             t.join();
         }
+    }
+
+    /** Seconds SIGTERM waits for running jobs to reach a stop point before handing them back anyway (Kubernetes' grace is 30 s). */
+    static final int DEFAULT_STOP_WAIT_SECONDS = 15;
+
+    /**
+     * SIGTERM: no more leases; running jobs stop at their next progress point and go back to the queue (the attempt
+     * not counted) so another worker starts them at once; one that does not stop in time is handed back anyway.
+     */
+    private static void stopGracefully(List<RemoteWorkerAgent> agents, List<Thread> threads, int waitSeconds) {
+        agents.forEach(RemoteWorkerAgent::shutdown);
+        long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
+        for (Thread t : threads) {
+            try {
+                t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        agents.forEach(RemoteWorkerAgent::handBackIfStillRunning);
+        agents.forEach(RemoteWorkerAgent::close);
     }
 
     static String setting(String[] args, String property, String env, String dflt) {

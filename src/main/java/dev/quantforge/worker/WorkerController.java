@@ -33,11 +33,13 @@ import dev.quantforge.job.JobRecord;
 import dev.quantforge.job.JobRepository;
 import dev.quantforge.job.JobService;
 import dev.quantforge.job.JobState;
+import dev.quantforge.job.LeaseReaper;
 import dev.quantforge.model.ModelEntity;
 import dev.quantforge.model.ModelService;
 import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
+import dev.quantforge.platform.ShutdownDrain;
 import dev.quantforge.platform.Text;
 import dev.quantforge.platform.access.Caller;
 import dev.quantforge.platform.access.ProjectAccess;
@@ -64,10 +66,14 @@ public class WorkerController {
     private final QfProperties props;
     private final ObjectMapper json;
     private final InstanceDirectory scratch;
+    private final LeaseReaper reaper;
+    private final ShutdownDrain drain;
 
     public WorkerController(WorkerRegistry registry, JobRepository jobs, JobLogRepository logs, JobService jobService,
                             JobResults results, ModelService models, DatasetService datasets, QfProperties props, ObjectMapper json,
-                            InstanceDirectory scratch) {
+                            InstanceDirectory scratch, LeaseReaper reaper, ShutdownDrain drain) {
+        this.reaper = reaper;
+        this.drain = drain;
         this.scratch = scratch;
         this.registry = registry;
         this.jobs = jobs;
@@ -80,7 +86,11 @@ public class WorkerController {
         this.json = json;
     }
 
-    public record Registration(String name, JsonNode capabilities) {
+    /**
+     * @param id the worker's instance identity, kept across its restarts (optional): registering again under it
+     *           revives the worker's row and requeues at once the jobs its previous incarnation held
+     */
+    public record Registration(String name, JsonNode capabilities, UUID id) {
     }
 
     @PostMapping
@@ -101,7 +111,18 @@ public class WorkerController {
         }
         Caller caller = ProjectAccess.caller();
         // a worker key of the default project (or QF_API_TOKEN) registers a fleet worker; another project's key, that project's
-        UUID id = registry.register(name, caps, true, caller.seesAllProjects() ? null : caller.projectId());
+        UUID project = caller.seesAllProjects() ? null : caller.projectId();
+        UUID id;
+        if (body.id() == null) {
+            id = registry.register(name, caps, true, project);
+        } else {
+            id = body.id();
+            if (!registry.registerAs(id, name, caps, true, project)) {
+                throw ApiException.conflict("worker id " + id + " belongs to another project; register without an id or with your own");
+            }
+            // the worker process restarted: what it held before died with it
+            reaper.requeueJobsOfRestartedWorker(id);
+        }
         return ResponseEntity.status(HttpStatus.CREATED).body(Map.of("id", id, "name", name, "capabilities", caps,
                 "capabilityTags", WorkerRegistry.tags(caps), "leaseSeconds", props.jobs().leaseSeconds(),
                 "heartbeatSeconds", Math.max(1, props.jobs().leaseSeconds() / 4)));
@@ -127,6 +148,11 @@ public class WorkerController {
         }
         long end = System.nanoTime() + wait * 1_000_000_000L;
         do {
+            if (drain.draining()) {
+                // this replica is shutting down: lease from another one (a job leased now might never reach the worker)
+                throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "Service unavailable",
+                        "this API replica is shutting down and hands out no more leases; lease from another replica", null);
+            }
             registry.touch(id, null);
             Optional<JobRecord> claimed = jobs.claim(id.toString(), worker.capabilityTags(), props.jobs().leaseSeconds(), worker.projectId());
             if (claimed.isPresent()) {
@@ -312,6 +338,24 @@ public class WorkerController {
         JobState state = jobs.fail(jobId, id.toString(), code, message, body.retryable() == null || body.retryable())
                 .orElseThrow(() -> ApiException.conflict("job " + jobId + " is not leased to worker " + id));
         logs.append(jobId, "ERROR", "remote worker reported failure (" + code + "): " + message + " → " + state.apiName());
+        return Map.of("state", state.apiName());
+    }
+
+    public record Release(String reason) {
+    }
+
+    @PostMapping("/{id}/jobs/{jobId}/release")
+    @Operation(operationId = "releaseJob", summary = "Hand a running job back to the queue unfinished (the worker is shutting down): "
+            + "queued again at once and the attempt is not counted; a cancel request wins")
+    public Map<String, Object> release(@PathVariable UUID id, @PathVariable UUID jobId, @RequestBody(required = false) Release body) {
+        worker(id);
+        jobService.record(jobId);
+        registry.touch(id, null);
+        String reason = body == null || body.reason() == null || body.reason().isBlank() ? "the worker shut down" : Text.label(body.reason());
+        JobState state = jobs.handBack(jobId, id.toString(), reason)
+                .orElseThrow(() -> ApiException.conflict("job " + jobId + " is not leased to worker " + id));
+        logs.append(jobId, "INFO", "remote worker " + id + " handed this attempt back (" + reason + ") → " + state.apiName()
+                + " (the attempt is not counted)");
         return Map.of("state", state.apiName());
     }
 

@@ -58,11 +58,20 @@ public class WorkerRegistry implements dev.quantforge.job.LeaseReaper.LiveWorker
 
     /** Registers the worker under a known id (an in-process worker's instance identity), reviving its row after a restart. */
     public void registerAs(UUID id, String name, JsonNode capabilities, boolean remote) {
-        jdbc.sql("insert into worker (id, name, capabilities, remote) values (:id, :name, cast(:caps as jsonb), :remote) "
+        registerAs(id, name, capabilities, remote, null);
+    }
+
+    /**
+     * Registers (or revives) the worker {@code id} of {@code projectId} (null: the shared fleet); false when that id is
+     * another project's worker.
+     */
+    public boolean registerAs(UUID id, String name, JsonNode capabilities, boolean remote, UUID projectId) {
+        return jdbc.sql("insert into worker (id, name, capabilities, remote, project_id) values (:id, :name, cast(:caps as jsonb), :remote, :p) "
                         + "on conflict (id) do update set name = excluded.name, capabilities = excluded.capabilities, "
-                        + "remote = excluded.remote, last_heartbeat_at = now(), current_job_id = null")
+                        + "remote = excluded.remote, last_heartbeat_at = now(), current_job_id = null "
+                        + "where worker.project_id is not distinct from excluded.project_id")
                 .param("id", id).param("name", name).param("caps", json.writeValueAsString(capabilities)).param("remote", remote)
-                .update();
+                .param("p", projectId).update() == 1;
     }
 
     /** Records that the worker is alive (and what it runs now); false if it is unknown. */
