@@ -35,9 +35,8 @@ spec:
       {{- end }}
       securityContext:
         {{- toYaml $ctx.Values.podSecurityContext | nindent 8 }}
-      # Time for the worker's shutdown hook; a job cut off mid-run is requeued by the api's
-      # lease reaper once its lease (config.jobsLeaseSeconds) expires.
-      terminationGracePeriodSeconds: 60
+      # Time for the worker's shutdown hook: the running job is handed back to the queue within stopWaitSeconds.
+      terminationGracePeriodSeconds: {{ $w.terminationGracePeriodSeconds | default 30 }}
       {{- with $w.runtimeClassName }}
       runtimeClassName: {{ . }}
       {{- end }}
@@ -70,6 +69,8 @@ spec:
               value: {{ include "quantforge.apiUrl" $ctx | quote }}
             - name: QF_WORKER_CONCURRENCY
               value: {{ $w.concurrency | quote }}
+            - name: QF_WORKER_STOP_WAIT_SECONDS
+              value: {{ $w.stopWaitSeconds | default 15 | quote }}
             - name: QF_WORKER_NAME
               valueFrom:
                 fieldRef:
