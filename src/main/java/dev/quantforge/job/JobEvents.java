@@ -14,9 +14,11 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
+import dev.quantforge.platform.ApiException;
 import dev.quantforge.platform.DependencyUnavailableException;
 import dev.quantforge.platform.ShutdownDrain;
 
@@ -35,11 +37,8 @@ public class JobEvents implements SmartLifecycle {
 
     private final JobRepository jobs;
     private final JobLogRepository logs;
-    private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, r -> {
-        Thread t = new Thread(r, "job-events");
-        t.setDaemon(true);
-        return t;
-    });
+    /** Made in {@link #start()}: a paused context (Spring's test context cache) is stopped and started again. */
+    private volatile ScheduledExecutorService scheduler;
     private final Map<SseEmitter, ScheduledFuture<?>> followers = new ConcurrentHashMap<>();
     private volatile boolean running;
 
@@ -50,6 +49,10 @@ public class JobEvents implements SmartLifecycle {
 
     /** Streams the job's events; log lines after {@code afterLogLine} only (a reconnecting client's Last-Event-ID). */
     public SseEmitter follow(UUID jobId, long afterLogLine) {
+        if (!running) {
+            throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "Service unavailable",
+                    "this API replica is shutting down; follow the job's events on another replica", null);
+        }
         SseEmitter emitter = new SseEmitter(0L);
         Follower f = new Follower(jobId, emitter, afterLogLine);
         ScheduledFuture<?> task = scheduler.scheduleWithFixedDelay(f::poll, 0, POLL_MILLIS, TimeUnit.MILLISECONDS);
@@ -149,6 +152,11 @@ public class JobEvents implements SmartLifecycle {
 
     @Override
     public void start() {
+        scheduler = Executors.newScheduledThreadPool(1, r -> {
+            Thread t = new Thread(r, "job-events");
+            t.setDaemon(true);
+            return t;
+        });
         running = true;
     }
 
