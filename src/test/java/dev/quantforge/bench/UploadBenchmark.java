@@ -220,19 +220,96 @@ class UploadBenchmark {
         deleteQuietly(dataDir);
     }
 
+    /**
+     * A valid 1 GiB dataset ({@code bench.uploadBytes}: one .npy of float32 zeros, a sparse file) sent by curl, once to a
+     * service on filesystem storage and once to one on S3 storage (a real s3proxy), in the same run: received to a
+     * temp file while hashed, validated (every value read), then moved into the blob directory or put into the bucket
+     * as a multipart upload of 16 MiB parts. The server's heap must not keep anything of the file (goal < 64 MB
+     * retained), the object must be in the bucket at full size, the temp area empty, and a delete must remove it.
+     */
+    @Test
+    void datasetUploadToFilesystemAndS3FromCurl() throws Exception {
+        BenchReport r = new BenchReport("upload-s3");
+        dev.quantforge.testsupport.S3Proxy s3 = dev.quantforge.testsupport.S3Proxy.get();
+        Path npy = Files.createTempFile("qf-bench-s3-", ".npy");
+        long values = (UPLOAD_BYTES - 128) / 4 / 784 * 784;
+        String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + values / 784 + ", 1, 28, 28), }";
+        // npy v1: magic (6) + version (2) + header length (2) + header padded with spaces and '\n' to a multiple of 64
+        String header = dict + " ".repeat((64 - (10 + dict.length() + 1) % 64) % 64) + "\n";
+        byte[] magic = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (byte) (header.length() & 0xff), (byte) (header.length() >> 8)};
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(npy.toFile(), "rw")) {
+            f.write(magic);
+            f.write(header.getBytes(StandardCharsets.US_ASCII));
+            f.setLength(10 + header.length() + values * 4);
+        }
+        r.put("uploadBytes", Files.size(npy));
+        try {
+            for (String storage : List.of("filesystem", "s3")) {
+                String bucket = storage.equals("s3") ? s3.newBucket() : null;
+                Path dataDir = Files.createTempDirectory("qf-bench-upload-" + storage + "-");
+                List<String> args = new java.util.ArrayList<>(List.of("--server.port=0", "--QF_DATA_DIR=" + dataDir,
+                        "--QF_UPLOAD_MAX_BYTES=" + LIMIT, "--qf.roles=api", "--spring.jmx.enabled=false"));
+                if (bucket != null) {
+                    args.addAll(s3.serviceArgs(bucket, ""));
+                }
+                try (ConfigurableApplicationContext ctx = start(args)) {
+                    int port = port(ctx);
+                    Sampler sampler = new Sampler(dataDir.resolve("tmp"));
+                    sampler.start();
+                    long t0 = System.nanoTime();
+                    Process p = new ProcessBuilder("curl", "-s", "-w", "\n%{http_code}", "-F", "file=@" + npy + ";filename=bench.npy",
+                            "http://127.0.0.1:" + port + "/api/v1/datasets").redirectErrorStream(true).start();
+                    String answer = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+                    p.waitFor();
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    sampler.stop();
+                    String status = answer.substring(answer.lastIndexOf('\n') + 1);
+                    r.put(storage + "_status", status);
+                    r.put(storage + "_seconds", secs);
+                    r.put(storage + "_MiB_per_s", Files.size(npy) / 1048576.0 / secs);
+                    r.put(storage + "_heap_peak_minus_baseline_MiB", (sampler.peakHeap - sampler.baseline) / 1048576.0);
+                    r.put(storage + "_old_gen_peak_minus_baseline_MiB", (sampler.peakOld - sampler.baselineOld) / 1048576.0);
+                    r.put(storage + "_heap_retained_after_gc_MiB", (sampler.afterGc - sampler.baseline) / 1048576.0);
+                    r.put(storage + "_tmp_dir_peak_MiB", sampler.peakTmpBytes / 1048576.0);
+                    assertThat(status).as(answer).isEqualTo("201");
+                    assertThat(count(dataDir.resolve("tmp"))).isZero();
+                    if (bucket != null) {
+                        String id = answer.replaceAll("(?s).*\"id\":\"([0-9a-f-]{36})\".*", "$1");
+                        // (s3proxy's filesystem backend lists its directories too)
+                        List<software.amazon.awssdk.services.s3.model.S3Object> objects = s3.client().listObjectsV2(l -> l.bucket(bucket))
+                                .contents().stream().filter(o -> !o.key().endsWith("/")).toList();
+                        r.put("s3_object_bytes", objects.isEmpty() ? 0 : objects.get(0).size());
+                        assertThat(objects).hasSize(1);
+                        assertThat(objects.get(0).size()).isEqualTo(Files.size(npy));
+                        HttpResponse<String> deleted = http.send(HttpRequest.newBuilder(
+                                URI.create("http://127.0.0.1:" + port + "/api/v1/datasets/" + id)).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+                        assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(204);
+                        assertThat(s3.client().listObjectsV2(l -> l.bucket(bucket)).contents().stream().filter(o -> !o.key().endsWith("/")))
+                                .as("deleted from the bucket").isEmpty();
+                    }
+                }
+                deleteQuietly(dataDir);
+            }
+        } finally {
+            Files.deleteIfExists(npy);
+        }
+        r.write();
+    }
+
     /** The service as deployed: QF_DATA_DIR and QF_UPLOAD_MAX_BYTES drive qf.* and the multipart settings alike. */
     private static ConfigurableApplicationContext start(Path dataDir, long limit) {
+        return start(List.of("--server.port=0", "--QF_DATA_DIR=" + dataDir, "--QF_UPLOAD_MAX_BYTES=" + limit, "--qf.roles=api",
+                "--spring.jmx.enabled=false"));
+    }
+
+    /** On a fresh database, with these arguments. */
+    private static ConfigurableApplicationContext start(List<String> args) {
         TestDatabase.assumeAvailable();
         String url = TestDatabase.newDatabase();
-        return new SpringApplicationBuilder(QuantforgeApplication.class).run(
-                "--server.port=0",
-                "--spring.datasource.url=" + url,
-                "--spring.datasource.username=" + TestDatabase.username(),
-                "--spring.datasource.password=" + TestDatabase.password(),
-                "--QF_DATA_DIR=" + dataDir,
-                "--QF_UPLOAD_MAX_BYTES=" + limit,
-                "--qf.roles=api",
-                "--spring.jmx.enabled=false");
+        List<String> all = new java.util.ArrayList<>(List.of("--spring.datasource.url=" + url,
+                "--spring.datasource.username=" + TestDatabase.username(), "--spring.datasource.password=" + TestDatabase.password()));
+        all.addAll(args);
+        return new SpringApplicationBuilder(QuantforgeApplication.class).run(all.toArray(String[]::new));
     }
 
     private static int port(ConfigurableApplicationContext ctx) {
