@@ -30,6 +30,7 @@ import dev.quantforge.job.JobRecord;
 import dev.quantforge.job.JobRepository;
 import dev.quantforge.job.LeaseReaper;
 import dev.quantforge.model.ModelService;
+import dev.quantforge.platform.DependencyUnavailableException;
 import dev.quantforge.platform.InstanceDirectory;
 import dev.quantforge.platform.QfProperties;
 import dev.quantforge.platform.ServerPaths;
@@ -158,8 +159,13 @@ public class LocalWorkerPool implements SmartLifecycle {
                 Thread.currentThread().interrupt();
                 return;
             } catch (RuntimeException e) {
-                log.error("worker loop error; retrying", e);
-                sleepQuietly(props.worker().pollMillis());
+                if (DependencyUnavailableException.of(e).isPresent()) {
+                    log.warn("worker loop: the database is unavailable ({}); retrying", e.getMessage());
+                    sleepQuietly(Math.max(1000, props.worker().pollMillis()));
+                } else {
+                    log.error("worker loop error; retrying", e);
+                    sleepQuietly(props.worker().pollMillis());
+                }
             }
         }
     }

@@ -62,6 +62,8 @@ public final class RemoteWorkerAgent implements AutoCloseable {
     static final int RETRY_SECONDS = 2;
     /** How long a finished result (or a failure, a hand-back) is offered again while the API is down. */
     static final Duration DELIVERY_PATIENCE = Duration.ofMinutes(10);
+    /** How long an input download waits out an outage before the attempt fails (retryable). */
+    static final Duration DOWNLOAD_PATIENCE = Duration.ofMinutes(2);
 
     private final ApiServers servers;
     private final Path dataDir;
@@ -371,6 +373,32 @@ public final class RemoteWorkerAgent implements AutoCloseable {
 
     /** Downloads an input into the cache by sha256 (verified), unless it is there already. */
     Path download(JsonNode input) throws IOException, InterruptedException {
+        // an outage of the API or of its object store (unreachable, 503, a transfer cut off) is waited out for a while
+        // instead of failing the attempt; a corrupt or missing input is not
+        long deadline = System.nanoTime() + DOWNLOAD_PATIENCE.toNanos();
+        long backoff = 500;
+        while (true) {
+            try {
+                return downloadOnce(input);
+            } catch (TransientDownloadFailure e) {
+                if (System.nanoTime() > deadline || !running) {
+                    throw e;
+                }
+                log.warn("{}; retrying in {} ms", e.getMessage(), backoff);
+                Thread.sleep(backoff);
+                backoff = Math.min(backoff * 2, 10_000);
+            }
+        }
+    }
+
+    /** A download that may succeed when tried again. */
+    private static final class TransientDownloadFailure extends IOException {
+        TransientDownloadFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private Path downloadOnce(JsonNode input) throws IOException, InterruptedException {
         String sha = input.path("sha256").asString();
         Path cache = Files.createDirectories(dataDir.resolve("cache"));
         Path target = cache.resolve(sha);
@@ -380,15 +408,23 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         Path tmp = instance != null ? instance.newFile("download-", ".part") : Files.createTempFile(cache, "download-", ".part");
         try {
             String url = input.path("url").asString();
-            HttpResponse<InputStream> resp = send(base -> HttpRequest.newBuilder(URI.create(servers.relocate(url, base)))
-                    .timeout(Duration.ofMinutes(30)).GET(), HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<InputStream> resp;
+            try {
+                resp = send(base -> HttpRequest.newBuilder(URI.create(servers.relocate(url, base)))
+                        .timeout(Duration.ofMinutes(30)).GET(), HttpResponse.BodyHandlers.ofInputStream());
+            } catch (IOException unreachable) {
+                throw new TransientDownloadFailure("download of " + url + ": no API replica answers (" + unreachable + ")", unreachable);
+            }
             if (resp.statusCode() != 200) {
                 resp.body().close();
-                throw new IOException("download of " + url + " failed: HTTP " + resp.statusCode());
+                String message = "download of " + url + " failed: HTTP " + resp.statusCode();
+                throw resp.statusCode() == 503 ? new TransientDownloadFailure(message, null) : new IOException(message);
             }
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             try (InputStream in = new DigestInputStream(resp.body(), digest); OutputStream out = Files.newOutputStream(tmp)) {
                 in.transferTo(out);
+            } catch (IOException cut) {
+                throw new TransientDownloadFailure("download of " + url + " was cut off (" + cut + ")", cut);
             }
             String got = HexFormat.of().formatHex(digest.digest());
             if (!got.equals(sha)) {
