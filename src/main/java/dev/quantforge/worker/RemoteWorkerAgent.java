@@ -125,13 +125,13 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         return this;
     }
 
-    /** Sends {@code Authorization: Bearer <token>} with every request (the API's QF_API_TOKEN). */
     /** Registers under {@code id} (kept across restarts): the API then requeues the previous incarnation's job at once. */
     public RemoteWorkerAgent withIdentity(UUID id) {
         this.identity = id;
         return this;
     }
 
+    /** Sends {@code Authorization: Bearer <token>} with every request (the API's QF_API_TOKEN). */
     public RemoteWorkerAgent withApiToken(String token) {
         this.apiToken = token == null || token.isBlank() ? null : token;
         return this;
@@ -360,10 +360,16 @@ public final class RemoteWorkerAgent implements AutoCloseable {
 
     /** Hands the job back unfinished: queued again at once, the attempt not counted. */
     private void release(UUID jobId, String reason) throws IOException, InterruptedException {
+        release(jobId, reason, true);
+    }
+
+    /** @param patient retried across an outage ({@link #deliver}); else one try on each replica (a shutdown hook's last word) */
+    private void release(UUID jobId, String reason, boolean patient) throws IOException, InterruptedException {
         ObjectNode body = JsonNodeFactory.instance.objectNode();
         body.put("reason", reason);
-        HttpResponse<String> resp = deliver("the hand-back of job " + jobId,
-                base -> jsonPost(base, "/api/v1/workers/" + workerId + "/jobs/" + jobId + "/release", body));
+        Function<String, HttpRequest.Builder> request = base -> jsonPost(base, "/api/v1/workers/" + workerId + "/jobs/" + jobId + "/release", body);
+        HttpResponse<String> resp = patient ? deliver("the hand-back of job " + jobId, request)
+                : send(request, HttpResponse.BodyHandlers.ofString());
         if (resp.statusCode() == 200) {
             log.info("job {} handed back to the queue ({})", jobId, reason);
         } else {
@@ -526,7 +532,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
         UUID job = currentJob;
         if (job != null) {
             try {
-                release(job, "the worker shut down before the job reached a stop point");
+                release(job, "the worker shut down before the job reached a stop point", false);
             } catch (IOException e) {
                 log.warn("could not hand back job {}: {} (its lease lapses)", job, e.toString());
             } catch (InterruptedException e) {
