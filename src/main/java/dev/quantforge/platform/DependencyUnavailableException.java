@@ -40,11 +40,19 @@ public class DependencyUnavailableException extends IOException {
             }
             if (t instanceof DataAccessResourceFailureException || t instanceof CannotCreateTransactionException
                     || t instanceof SQLTransientConnectionException || t instanceof SQLNonTransientConnectionException
-                    || t instanceof SQLException sql && connectionLost(sql.getSQLState())) {
+                    || t instanceof SQLException sql && (connectionLost(sql.getSQLState()) || closedByThePool(sql))) {
                 return Optional.of(new DependencyUnavailableException("the database", t.getMessage(), failure));
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * HikariCP's answer on a connection it already evicted as broken (no SQLSTATE): seen when the rollback after a
+     * failed statement is what reaches the handler, the statement's own connection error being replaced by it.
+     */
+    private static boolean closedByThePool(SQLException e) {
+        return e.getSQLState() == null && "Connection is closed".equals(e.getMessage());
     }
 
     /** SQLSTATE class 08 (connection exception) and 57P01–57P03 (the server is shutting down or starting up). */
