@@ -32,7 +32,7 @@ public record QfProperties(
         // resolved once: a relative ./data means the directory the service was started in, whatever changes later
         dataDir = dataDir == null ? null : dataDir.toAbsolutePath().normalize();
         temp = temp == null ? new Temp(null, null) : temp;
-        webhooks = webhooks == null ? new Webhooks(null, null, null, null, null) : webhooks;
+        webhooks = webhooks == null ? new Webhooks(null, null, null, null, null, null) : webhooks;
         shutdown = shutdown == null ? new Shutdown(null) : shutdown;
     }
 
@@ -92,11 +92,11 @@ public record QfProperties(
     /**
      * Webhook deliveries: retried after {@code retryInitialMillis}, doubling up to {@code retryMaxMillis}, until
      * {@code maxAttempts} attempts failed; each POST may take {@code timeoutMillis}; due deliveries are looked for every
-     * {@code pollMillis}.
+     * {@code pollMillis}. Receivers must have public addresses unless {@code allowPrivateAddresses} (default false).
      */
     public record Webhooks(@Min(10) @Max(3600000) Integer retryInitialMillis, @Min(10) @Max(86400000) Integer retryMaxMillis,
                            @Min(1) @Max(100) Integer maxAttempts, @Min(100) @Max(300000) Integer timeoutMillis,
-                           @Min(10) @Max(60000) Integer pollMillis) {
+                           @Min(10) @Max(60000) Integer pollMillis, Boolean allowPrivateAddresses) {
         // the defaults' one place (application.yml leaves them unset)
         public static final int DEFAULT_RETRY_INITIAL_MILLIS = 1000;
         public static final int DEFAULT_RETRY_MAX_MILLIS = 3600000;
@@ -109,6 +109,7 @@ public record QfProperties(
             retryMaxMillis = retryMaxMillis == null ? DEFAULT_RETRY_MAX_MILLIS : retryMaxMillis;
             maxAttempts = maxAttempts == null ? DEFAULT_MAX_ATTEMPTS : maxAttempts;
             timeoutMillis = timeoutMillis == null ? DEFAULT_TIMEOUT_MILLIS : timeoutMillis;
+            allowPrivateAddresses = allowPrivateAddresses != null && allowPrivateAddresses;
             pollMillis = pollMillis == null ? DEFAULT_POLL_MILLIS : pollMillis;
         }
     }

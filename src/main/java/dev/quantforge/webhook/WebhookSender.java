@@ -83,6 +83,17 @@ public class WebhookSender implements SmartLifecycle {
             }
             body = deliveries.fixPayload(d.id(), rendered.get());
         }
+        Optional<String> refused;
+        try {
+            refused = WebhookAddresses.refusal(d.url(), cfg.allowPrivateAddresses());
+        } catch (IllegalArgumentException e) {
+            refused = Optional.of("the URL cannot be requested: " + e.getMessage());
+        }
+        if (refused.isPresent()) {
+            // checked again at every delivery: the receiver's name may resolve to an internal address by now
+            failed(d, cfg, null, "refused: " + refused.get());
+            return;
+        }
         long timestamp = System.currentTimeMillis() / 1000;
         HttpRequest request;
         try {

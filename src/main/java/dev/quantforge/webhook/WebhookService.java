@@ -30,7 +30,10 @@ public class WebhookService {
     private final WebhookRepository webhooks;
     private final SecureRandom random = new SecureRandom();
 
-    public WebhookService(WebhookRepository webhooks) {
+    private final dev.quantforge.platform.QfProperties props;
+
+    public WebhookService(WebhookRepository webhooks, dev.quantforge.platform.QfProperties props) {
+        this.props = props;
         this.webhooks = webhooks;
     }
 
@@ -58,6 +61,9 @@ public class WebhookService {
                 if (!("http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme())) || u.getHost() == null
                         || u.getUserInfo() != null || url.length() > 2000) {
                     errors.add(new FieldError("url", "must be an absolute http or https URL with a host (no user info), at most 2000 characters"));
+                } else {
+                    WebhookAddresses.refusal(url, props.webhooks().allowPrivateAddresses())
+                            .ifPresent(why -> errors.add(new FieldError("url", "deliveries cannot go there: " + why)));
                 }
             } catch (java.net.URISyntaxException e) {
                 errors.add(new FieldError("url", "is not a URL: " + e.getMessage()));

@@ -26,7 +26,7 @@ import dev.quantforge.testsupport.TestDatabase;
 class WebhookRestartTest {
 
     private static final String[] FAST_RETRIES = {"--qf.webhooks.retry-initial-millis=300", "--qf.webhooks.retry-max-millis=2000",
-            "--qf.webhooks.poll-millis=100"};
+            "--qf.webhooks.poll-millis=100", "--qf.webhooks.allow-private-addresses=true"};
 
     @Test
     void anEventQueuedWhileTheReceiverIsDownArrivesAfterARestart() throws Exception {

@@ -29,7 +29,8 @@ import dev.quantforge.testsupport.SharedData;
  * {@code GET /jobs/{id}} shows it, a receiver that fails for a while gets the event when it answers again (same event
  * id, same body), the delivery log says what happened, and another project's webhook hears nothing of it.
  */
-@TestPropertySource(properties = "qf.api-token=" + Projects.ROOT_TOKEN)
+// the receivers here are on loopback, which the SSRF guard refuses by default (WebhookAddressTest)
+@TestPropertySource(properties = {"qf.api-token=" + Projects.ROOT_TOKEN, "qf.webhooks.allow-private-addresses=true"})
 class WebhookTest extends ServiceTest {
 
     @Test
