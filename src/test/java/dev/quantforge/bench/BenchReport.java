@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -33,6 +34,24 @@ final class BenchReport {
             values.put("host", InetAddress.getLocalHost().getHostName());
         } catch (IOException e) {
             values.put("host", "unknown");
+        }
+        values.put("onnxruntimeVersion", ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion());
+        cpu();
+    }
+
+    /** The CPU and the flags int8 kernels depend on (VNNI, AMX), from /proc/cpuinfo: results name the machine they are of. */
+    private void cpu() {
+        try {
+            List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
+            lines.stream().filter(l -> l.startsWith("model name")).findFirst()
+                    .ifPresent(l -> values.put("cpu", l.substring(l.indexOf(':') + 1).trim()));
+            lines.stream().filter(l -> l.startsWith("flags")).findFirst().ifPresent(l -> {
+                List<String> flags = List.of(l.substring(l.indexOf(':') + 1).trim().split("\\s+"));
+                values.put("cpuFlags", String.join(" ", List.of("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "amx_bf16")
+                        .stream().filter(flags::contains).toList()));
+            });
+        } catch (IOException e) {
+            values.put("cpu", "unknown (" + e.getMessage() + ")");
         }
     }
 
