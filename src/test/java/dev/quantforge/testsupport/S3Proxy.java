@@ -38,17 +38,18 @@ public final class S3Proxy {
     private static S3Proxy instance;
     private static String failure;
 
-    private final Process process;
+    private volatile Process process;
     private final String endpoint;
     private final S3Client client;
+    private final Path dir;
+    private final int port;
 
-    private S3Proxy(Process process, String endpoint) {
+    private S3Proxy(Process process, String endpoint, Path dir, int port) {
         this.process = process;
         this.endpoint = endpoint;
-        this.client = S3Client.builder().endpointOverride(URI.create(endpoint)).region(Region.US_EAST_1).forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED).build();
+        this.dir = dir;
+        this.port = port;
+        this.client = client(endpoint);
     }
 
     /** The running server (started now if needed); skips or fails (CI) the calling test when it cannot start. */
@@ -71,16 +72,49 @@ public final class S3Proxy {
     }
 
     private static S3Proxy start() throws IOException, InterruptedException {
-        Path jar = Path.of("target", "s3proxy", "s3proxy.jar").toAbsolutePath();
-        if (!Files.isRegularFile(jar)) {
-            throw new IOException(jar + " is missing (Maven copies it in generate-test-resources: run the tests through ./mvnw)");
-        }
         Path dir = Files.createTempDirectory("qf-s3proxy-");
-        Path data = Files.createDirectories(dir.resolve("data"));
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
+        Process p = launch(dir, port);
+        return new S3Proxy(p, "http://127.0.0.1:" + port, dir, port);
+    }
+
+    /**
+     * A server of the caller's own (not the shared one), which it may {@link #kill()} and {@link #restart()} on the
+     * same port and data: for tests of an object-store outage. Fails (or skips) like {@link #get()}.
+     */
+    public static S3Proxy dedicated() {
+        try {
+            return start();
+        } catch (Exception e) {
+            String message = "s3proxy is not available: " + e.getMessage();
+            if ("true".equalsIgnoreCase(System.getenv("REQUIRE_DATA")) || "true".equalsIgnoreCase(System.getenv("REQUIRE_DB"))) {
+                throw new AssertionError(message + " (REQUIRE_DATA / REQUIRE_DB: the S3 tests must run)");
+            }
+            Assumptions.assumeTrue(false, message);
+            throw new IllegalStateException(message);
+        }
+    }
+
+    /** kill -9: the store becomes unreachable (connections refused) until {@link #restart()}. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
+    /** Starts the server again on the same port with the same objects. */
+    public void restart() throws IOException, InterruptedException {
+        process = launch(dir, port);
+    }
+
+    /** Runs s3proxy on {@code port} over {@code dir}/data and waits until it answers. */
+    private static Process launch(Path dir, int port) throws IOException, InterruptedException {
+        Path jar = Path.of("target", "s3proxy", "s3proxy.jar").toAbsolutePath();
+        if (!Files.isRegularFile(jar)) {
+            throw new IOException(jar + " is missing (Maven copies it in generate-test-resources: run the tests through ./mvnw)");
+        }
+        Path data = Files.createDirectories(dir.resolve("data"));
         String endpoint = "http://127.0.0.1:" + port;
         Path conf = dir.resolve("s3proxy.conf");
         Files.writeString(conf, String.join("\n",
@@ -93,24 +127,33 @@ public final class S3Proxy {
         Path log = dir.resolve("s3proxy.log");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString(), "--properties", conf.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
+        S3Client probe = client(endpoint);
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                throw new IOException("s3proxy exited with " + p.exitValue() + ": " + tail(log));
-            }
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-                S3Proxy proxy = new S3Proxy(p, endpoint);
-                proxy.client.listBuckets();
-                return proxy;
-            } catch (IOException | RuntimeException notYet) {
-                Thread.sleep(200);
+        try (probe) {
+            while (System.nanoTime() < deadline) {
+                if (!p.isAlive()) {
+                    throw new IOException("s3proxy exited with " + p.exitValue() + ": " + tail(log));
+                }
+                try (Socket s = new Socket()) {
+                    s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+                    probe.listBuckets();
+                    return p;
+                } catch (IOException | RuntimeException notYet) {
+                    Thread.sleep(200);
+                }
             }
         }
         p.destroyForcibly();
         throw new IOException("s3proxy did not answer on " + endpoint + " within 90 s: " + tail(log));
+    }
+
+    private static S3Client client(String endpoint) {
+        return S3Client.builder().endpointOverride(URI.create(endpoint)).region(Region.US_EAST_1).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED).build();
     }
 
     private static String tail(Path log) {
