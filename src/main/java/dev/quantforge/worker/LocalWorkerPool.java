@@ -226,6 +226,11 @@ public class LocalWorkerPool implements SmartLifecycle {
             return "lease_lost";
         }
         AttemptRunner.Failed f = (AttemptRunner.Failed) ended;
+        if (!active) {
+            // the process is stopping: a failure now may be the runtime going away under the attempt
+            handBack(job.id());
+            return "handed_back";
+        }
         Optional<dev.quantforge.job.JobState> state = jobs.fail(job.id(), owner, f.code(), f.message(), f.retryable());
         logs.append(job.id(), "ERROR", "attempt " + job.attempts() + " failed (" + f.code() + "): " + f.message()
                 + state.map(x -> " → " + x.apiName()).orElse(""));

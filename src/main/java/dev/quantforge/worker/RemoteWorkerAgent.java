@@ -233,7 +233,7 @@ public final class RemoteWorkerAgent implements AutoCloseable {
             Path model = download(task.path("model"));
             RemoteExecution exec = new RemoteExecution(task, model, progress, logLines, workDir);
             AttemptRunner.Ended ended = AttemptRunner.run(handler, exec);
-            hb.cancel(false);
+            // heartbeats go on while the outcome is delivered: a delivery that waits out an outage keeps the lease
             heartbeat(jobId, progress, logLines);
             if (ended instanceof AttemptRunner.Succeeded s) {
                 complete(jobId, s.outcome());
@@ -245,7 +245,13 @@ public final class RemoteWorkerAgent implements AutoCloseable {
                 }
             } else {
                 AttemptRunner.Failed f = (AttemptRunner.Failed) ended;
-                fail(jobId, f.code(), f.message(), f.retryable());
+                if (!running) {
+                    // shutting down: ONNX Runtime's own shutdown hook may have freed its environment under the attempt,
+                    // so a failure now says nothing about the job — it goes back to the queue
+                    release(jobId, "the worker shut down (the attempt ended " + f.code() + ")");
+                } else {
+                    fail(jobId, f.code(), f.message(), f.retryable());
+                }
             }
         } finally {
             hb.cancel(false);
