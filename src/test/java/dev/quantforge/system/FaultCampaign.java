@@ -231,14 +231,9 @@ public final class FaultCampaign {
     }
 
     private void stopSystem() {
-        for (ChildJvm c : workers) {
-            try {
-                c.kill();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        for (ChildJvm c : apis) {
+        List<ChildJvm> children = new ArrayList<>(workers);
+        children.addAll(apis);
+        for (ChildJvm c : children) {
             try {
                 c.kill();
             } catch (InterruptedException e) {
@@ -392,22 +387,22 @@ public final class FaultCampaign {
             job.put("modelId", mix.nextBoolean() ? in.mnist() : in.cifar());
             job.put("config", Map.of("benchmark", Map.of("iterations", 300, "warmup", 10)));
         } else if (pick < 90) {
-            job.put("type", "ptq");
-            job.put("modelId", in.mnist());
-            job.put("calibrationDatasetId", in.mnistCalib());
-            job.put("evaluationDatasetId", in.mnistEval());
-            job.put("config", Map.of("calibration", Map.of("maxSamples", 64), "evaluation", Map.of("maxSamples", 200),
-                    "benchmark", Map.of("iterations", 20)));
+            ptq(job, in.mnist(), in.mnistCalib(), in.mnistEval(), 64, 200, 20);
         } else {
-            job.put("type", "ptq");
-            job.put("modelId", in.cifar());
-            job.put("calibrationDatasetId", in.cifarCalib());
-            job.put("evaluationDatasetId", in.cifarEval());
-            job.put("config", Map.of("calibration", Map.of("maxSamples", 32), "evaluation", Map.of("maxSamples", 50),
-                    "benchmark", Map.of("iterations", 10)));
+            ptq(job, in.cifar(), in.cifarCalib(), in.cifarEval(), 32, 50, 10);
         }
         job.put("maxAttempts", settings.maxAttempts());
         return job;
+    }
+
+    private static void ptq(Map<String, Object> job, String model, String calibration, String evaluation, int calibrationSamples,
+                            int evaluationSamples, int iterations) {
+        job.put("type", "ptq");
+        job.put("modelId", model);
+        job.put("calibrationDatasetId", calibration);
+        job.put("evaluationDatasetId", evaluation);
+        job.put("config", Map.of("calibration", Map.of("maxSamples", calibrationSamples),
+                "evaluation", Map.of("maxSamples", evaluationSamples), "benchmark", Map.of("iterations", iterations)));
     }
 
     private void submitAll(Inputs in, List<String> ids) {
